@@ -18,7 +18,7 @@ LIB_SRCS := $(wildcard libdrainprof/*.c)
 LIB_OBJS := $(LIB_SRCS:libdrainprof/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libdrainprof.so
 LIB_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec -pthread
-LIB_LIBS := -ldl -pthread -lunwind
+LIB_LIBS := -ldl -pthread -lunwind -lm
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)

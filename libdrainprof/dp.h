@@ -1,0 +1,38 @@
+/* Internal declarations shared by the library's files. Every dp_* symbol is
+ * hidden (the library is built with -fvisibility=hidden); only the
+ * interposed libc names and drainprof_* are exported. */
+#ifndef DP_H
+#define DP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_LIKELY(x) __builtin_expect(!!(x), 1)
+#define DP_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define DP_EXPORT __attribute__((visibility("default")))
+
+/* Invariant checks that stay on in release builds: a broken invariant inside
+ * someone else's process is reported once and the check's caller backs off,
+ * it never aborts the program. */
+#define DP_CHECK(cond) (DP_LIKELY(cond) ? 1 : (dp_invariant_failed(#cond, __FILE__, __LINE__), 0))
+void dp_invariant_failed(const char *what, const char *file, int line);
+
+/* One-line warning on stderr, written with write(2), errno preserved. */
+void dp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Per-thread re-entry guard: set while the library itself runs inside a hook,
+ * so allocations made by libunwind, dladdr or our own code are forwarded
+ * untracked. */
+extern __thread int dp_in_hook;
+
+/* Monotonic and wall clocks in nanoseconds / seconds (vDSO, no syscall). */
+uint64_t dp_now_ns(void);
+double dp_wall_s(void);
+
+/* Life cycle (init.c): a fork child sets up its report on its first
+ * allocation; a thread's first allocation registers its exit. */
+extern int dp_child_pending;
+void dp_child_start(void);
+void dp_thread_seen(void);
+
+#endif

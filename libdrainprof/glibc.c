@@ -1,0 +1,165 @@
+#include "glibc.h"
+#include "dp.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <gnu/libc-version.h>
+#include <link.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Offsets in struct malloc_state, unchanged from glibc 2.26 (tcache) through
+ * 2.39 on 64-bit: mutex, flags, have_fastchunks, fastbinsY[10] come first. */
+#define OFF_TOP 96
+#define OFF_NEXT 2160
+#define OFF_SYSTEM_MEM 2184
+
+static char *main_arena;
+
+static int ends_with_libc(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
+}
+
+int dp_glibc_detect(void *next_malloc, char *name, size_t cap)
+{
+    Dl_info info;
+    if (!dladdr(next_malloc, &info) || !info.dli_fname) {
+        snprintf(name, cap, "unknown");
+        return 0;
+    }
+    if (ends_with_libc(info.dli_fname)) {
+        snprintf(name, cap, "glibc");
+        return 1;
+    }
+    const char *slash = strrchr(info.dli_fname, '/');
+    snprintf(name, cap, "%s", slash ? slash + 1 : info.dli_fname);
+    if (!name[0])
+        snprintf(name, cap, "main-executable");
+    return 0;
+}
+
+static int version_ok(void)
+{
+    const char *v = gnu_get_libc_version();
+    int major = 0, minor = 0;
+    for (; *v >= '0' && *v <= '9'; v++)
+        major = major * 10 + (*v - '0');
+    if (*v == '.')
+        for (v++; *v >= '0' && *v <= '9'; v++)
+            minor = minor * 10 + (*v - '0');
+    return major == 2 && minor >= 26 && minor <= 40;
+}
+
+int dp_glibc_probe(void *(*real_malloc)(size_t), void (*real_free)(void *))
+{
+    if (!version_ok())
+        return -1;
+    /* Larger than any tcache or fastbin chunk, smaller than the mmap
+     * threshold; the guard keeps it from merging into the top. */
+    void *p = real_malloc(1280);
+    void *volatile guard = real_malloc(32);
+    if (!p || !guard) {
+        real_free(p);
+        real_free(guard);
+        return -1;
+    }
+    size_t word = ((size_t *)p)[-1];
+    int usable = !(word & (DP_IS_MMAPPED | DP_NON_MAIN_ARENA));
+    real_free(p);
+    char *bin = usable ? ((char **)p)[0] : NULL;
+    real_free(guard);
+    if (!bin)
+        return -1;
+    /* The unsorted bin's fake chunk starts at &av->top. */
+    char *av = bin - OFF_TOP;
+    Dl_info info;
+    if (!dladdr(av, &info) || !info.dli_fname || !ends_with_libc(info.dli_fname))
+        return -1;
+    size_t sys = *(size_t *)(av + OFF_SYSTEM_MEM);
+    uintptr_t top = *(uintptr_t *)(av + OFF_TOP);
+    if (!top || (sys & 4095) || sys == 0 || *(char **)(av + OFF_NEXT) == NULL)
+        return -1;
+    main_arena = av;
+    return 0;
+}
+
+void *dp_glibc_main_arena(void)
+{
+    return main_arena;
+}
+
+uintptr_t *dp_glibc_main_top(void)
+{
+    return main_arena ? (uintptr_t *)(main_arena + OFF_TOP) : NULL;
+}
+
+/* Reads another thread's arena memory without trusting it to stay mapped
+ * (a non-main heap can be unmapped between two reads): the kernel copies it
+ * and answers EFAULT instead of the program taking a SIGSEGV. */
+int dp_safe_read(uintptr_t addr, void *buf, size_t len)
+{
+    int saved = errno;
+    struct iovec local = {buf, len}, remote = {(void *)addr, len};
+    ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    errno = saved;
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+static int read_word(uintptr_t addr, uintptr_t *v)
+{
+    return dp_safe_read(addr, v, sizeof *v);
+}
+
+static int read_arena(char *av, struct dp_arena_info *a)
+{
+    uintptr_t sys, top, word;
+    if (read_word((uintptr_t)av + OFF_SYSTEM_MEM, &sys) || read_word((uintptr_t)av + OFF_TOP, &top) ||
+        read_word(top + sizeof(size_t), &word))
+        return -1;
+    a->ar = av;
+    a->main = av == main_arena;
+    a->system_mem = sys;
+    a->top = top;
+    a->top_size = word & ~(size_t)DP_SIZE_BITS;
+    a->base = a->main ? a->top + a->top_size - a->system_mem : 0;
+    return 0;
+}
+
+int dp_glibc_arenas(struct dp_arena_info *out, int max)
+{
+    if (!main_arena)
+        return 0;
+    int n = 0;
+    char *av = main_arena;
+    /* glibc never frees an arena, so the ring only grows. */
+    do {
+        if (read_arena(av, &out[n]) == 0)
+            n++;
+        uintptr_t next;
+        if (read_word((uintptr_t)av + OFF_NEXT, &next))
+            break;
+        av = (char *)next;
+    } while (av && av != main_arena && n < max);
+    return n;
+}
+
+int dp_glibc_arena_heaps(uintptr_t top, uintptr_t *start, size_t *size, int max)
+{
+    int n = 0;
+    uintptr_t h = top & ~(DP_HEAP_MAX - 1);
+    while (h && !(h & (DP_HEAP_MAX - 1)) && n < max) {
+        struct dp_heap_info hi;
+        if (dp_safe_read(h, &hi, sizeof hi) || hi.size > DP_HEAP_MAX)
+            break;
+        start[n] = h;
+        size[n] = hi.size;
+        n++;
+        h = (uintptr_t)hi.prev;
+    }
+    return n;
+}

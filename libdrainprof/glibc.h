@@ -1,0 +1,78 @@
+/* What we read of glibc malloc's own structures (2.26 and later, 64-bit).
+ * Chunk headers are read on the hot path; arena structures only by the
+ * sampler. Nothing here is read when malloc is another allocator's. */
+#ifndef DP_GLIBC_H
+#define DP_GLIBC_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_PREV_INUSE 0x1u
+#define DP_IS_MMAPPED 0x2u
+#define DP_NON_MAIN_ARENA 0x4u
+#define DP_SIZE_BITS 0x7u
+/* Non-main arena heaps are aligned to their maximum size (2 x the largest
+ * mmap threshold on 64-bit): the heap_info at that boundary names the arena. */
+#define DP_HEAP_MAX ((uintptr_t)64 << 20)
+
+struct dp_chunk {
+    size_t csize;  /* chunk size, header included */
+    size_t usable; /* what malloc_usable_size reports */
+    int mmapped;
+    void *arena;   /* the arena (malloc_state) pointer; NULL for main or mmapped */
+};
+
+/* Decodes the header of the chunk that user pointer p belongs to. */
+static inline void dp_chunk_decode(const void *p, struct dp_chunk *c)
+{
+    size_t word = ((const size_t *)p)[-1];
+    c->csize = word & ~(size_t)DP_SIZE_BITS;
+    c->mmapped = (word & DP_IS_MMAPPED) != 0;
+    c->usable = c->csize - (c->mmapped ? 2 * sizeof(size_t) : sizeof(size_t));
+    c->arena = NULL;
+    if (!c->mmapped && (word & DP_NON_MAIN_ARENA)) {
+        uintptr_t heap = ((uintptr_t)p - 2 * sizeof(size_t)) & ~(DP_HEAP_MAX - 1);
+        c->arena = *(void *const *)heap;
+    }
+}
+
+/* heap_info, the header of every non-main arena heap. */
+struct dp_heap_info {
+    void *ar_ptr;
+    struct dp_heap_info *prev;
+    size_t size;
+    size_t mprotect_size;
+};
+
+struct dp_arena_info {
+    void *ar;           /* malloc_state address */
+    int main;
+    size_t system_mem;  /* glibc's own count: malloc_info's system current */
+    uintptr_t top;      /* top chunk address */
+    size_t top_size;
+    uintptr_t base;     /* main arena: start of the brk heap */
+};
+
+/* 1 when `malloc` resolves to glibc's; else the other allocator's object
+ * name is copied to name. */
+int dp_glibc_detect(void *next_malloc, char *name, size_t cap);
+
+/* Finds glibc's main_arena by freeing a chunk into the unsorted bin, whose
+ * links point into the arena. Must run before other threads allocate.
+ * Returns 0 when found and validated. */
+int dp_glibc_probe(void *(*real_malloc)(size_t), void (*real_free)(void *));
+
+/* Arenas in glibc's ring, main first; returns how many (0 if unknown). */
+int dp_glibc_arenas(struct dp_arena_info *out, int max);
+
+/* The heaps of a non-main arena whose top chunk is `top`: fills start/size
+ * pairs, returns the count. */
+int dp_glibc_arena_heaps(uintptr_t top, uintptr_t *start, size_t *size, int max);
+
+/* Copies len bytes at addr, or returns -1 if any of it is unmapped. */
+int dp_safe_read(uintptr_t addr, void *buf, size_t len);
+
+/* The main arena's malloc_state address, or NULL when the probe failed. */
+void *dp_glibc_main_arena(void);
+/* &main_arena.top (read racily on the hot path), or NULL. */
+uintptr_t *dp_glibc_main_top(void);
+#endif

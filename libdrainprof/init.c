@@ -1,0 +1,208 @@
+/* Start-up, the sampler thread, fork and exit: the library's life cycle. */
+#include "dp.h"
+#include "glibc.h"
+#include "mem.h"
+#include "options.h"
+#include "regions.h"
+#include "report.h"
+#include "shim.h"
+#include "sites.h"
+#include "snapshot.h"
+#include "track.h"
+
+#include <drainprof.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_key_t thread_key;
+static int started;
+int dp_child_pending; /* a fork child that has not set up its report yet */
+static char allocator[64];
+
+static void on_thread_exit(void *unused)
+{
+    (void)unused;
+    dp_track_thread_exit();
+}
+
+static const char *lookup_env(const char *name)
+{
+    return getenv(name);
+}
+
+/* Exec'd programs are profiled only with DRAINPROF_FOLLOW=1: otherwise our
+ * entry leaves LD_PRELOAD, edited in place (no allocation). */
+static void strip_preload(void)
+{
+    extern char **environ;
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "LD_PRELOAD=", 11))
+            continue;
+        char *v = *e + 11, *out = v;
+        int kept = 0;
+        for (char *tok = v; *tok;) {
+            size_t n = strcspn(tok, ": ");
+            int ours = memmem(tok, n, "libdrainprof", 12) != NULL;
+            if (!ours && n) {
+                if (kept)
+                    *out++ = ':';
+                memmove(out, tok, n);
+                out += n;
+                kept = 1;
+            }
+            tok += n;
+            if (*tok)
+                tok++;
+        }
+        *out = 0;
+        if (!kept)
+            unsetenv("LD_PRELOAD");
+        return;
+    }
+}
+
+static void *sampler(void *unused)
+{
+    (void)unused;
+    double iv = dp_opt.interval;
+    struct timespec ts = {(time_t)iv, (long)((iv - (double)(time_t)iv) * 1e9)};
+    for (;;) {
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        ts = (struct timespec){(time_t)iv, (long)((iv - (double)(time_t)iv) * 1e9)};
+        dp_snapshot_take("interval");
+    }
+    return NULL;
+}
+
+/* The sampler must never receive the program's signals. */
+static void start_sampler(void)
+{
+    if (dp_opt.interval <= 0)
+        return;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 << 10);
+    pthread_t t;
+    if (pthread_create(&t, &attr, sampler, NULL) != 0)
+        dp_warn("libdrainprof: cannot start the sampler thread; snapshots only at exit and on request");
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void open_report(void)
+{
+    char comm[64] = "";
+    int fd_len = 0;
+    {
+        extern char *program_invocation_short_name;
+        const char *c = program_invocation_short_name ? program_invocation_short_name : "unknown";
+        for (; c[fd_len] && fd_len < 15; fd_len++)
+            comm[fd_len] = (c[fd_len] == '/' || c[fd_len] == ' ') ? '_' : c[fd_len];
+        comm[fd_len] = 0;
+    }
+    if (dp_report_open(dp_opt.dir, comm, getpid()) == 0) {
+        dp_snapshot_header();
+        start_sampler();
+    }
+}
+
+static void fork_prepare(void)
+{
+    dp_snapshot_fork_prepare();
+    dp_regions_fork_prepare();
+    dp_sites_fork_prepare();
+    dp_track_fork_prepare();
+    dp_mem_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+    dp_mem_fork_release();
+    dp_track_fork_release();
+    dp_sites_fork_release();
+    dp_regions_fork_release();
+    dp_snapshot_fork_release(0);
+}
+
+/* The child gets its own report, but only once it allocates or exits: a
+ * child that just execs (most of them) costs nothing. */
+static void fork_child(void)
+{
+    dp_mem_fork_release();
+    dp_track_fork_release();
+    dp_sites_fork_release();
+    dp_regions_fork_release();
+    int had_report = dp_report_is_open();
+    dp_report_forget();
+    dp_snapshot_fork_release(1);
+    if (had_report)
+        __atomic_store_n(&dp_child_pending, 1, __ATOMIC_RELEASE);
+}
+
+void dp_child_start(void)
+{
+    if (!__atomic_exchange_n(&dp_child_pending, 0, __ATOMIC_ACQ_REL))
+        return;
+    dp_in_hook++;
+    open_report();
+    dp_in_hook--;
+}
+
+static void at_exit(void)
+{
+    dp_child_start();
+    dp_snapshot_exit();
+}
+
+__attribute__((constructor(101))) static void dp_init(void)
+{
+    int saved = errno;
+    if (!dp_shim_ready() || started)
+        return;
+    started = 1;
+    dp_in_hook++;
+    dp_options_parse(&dp_opt, lookup_env);
+    if (!dp_opt.follow)
+        strip_preload();
+    dp_glibc_detect((void *)dp_real.malloc, allocator, sizeof allocator);
+    dp_snapshot_set_allocator(allocator);
+    dp_sites_init(dp_opt.enabled ? dp_opt.stacks : DP_STACKS_OFF, dp_opt.sample, dp_opt.depth);
+    pthread_key_create(&thread_key, on_thread_exit);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    if (dp_opt.enabled) {
+        if (!dp_opt.dir[0] && !getcwd(dp_opt.dir, sizeof dp_opt.dir))
+            dp_opt.dir[0] = 0;
+        open_report();
+        atexit(at_exit);
+    }
+    dp_in_hook--;
+    errno = saved;
+}
+
+/* Registers the calling thread's end, so its counter record is recycled. */
+void dp_thread_seen(void)
+{
+    if (started)
+        pthread_setspecific(thread_key, (void *)1);
+}
+
+DP_EXPORT void drainprof_snapshot(const char *label)
+{
+    char copy[64];
+    if (!started)
+        return;
+    dp_child_start();
+    snprintf(copy, sizeof copy, "%s", label ? label : "request");
+    dp_snapshot_take(copy);
+}

@@ -1,0 +1,131 @@
+#include "mem.h"
+#include "dp.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Our mappings, as [start, end) pairs. Appended with a CAS on the count and
+ * cleared (not compacted) on unmap, so readers never see a torn entry. */
+#define DP_MAX_OWN 8192
+static struct {
+    uintptr_t start, end;
+} own[DP_MAX_OWN];
+static unsigned own_count;
+static size_t own_bytes;
+
+static void *raw_mmap(size_t size, int flags)
+{
+    long r = syscall(SYS_mmap, 0, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+    return r < 0 && r > -4096 ? NULL : (void *)r;
+}
+
+void *dp_mem_map(size_t size)
+{
+    int saved = errno;
+    size_t ps = 4096;
+    size = (size + ps - 1) & ~(ps - 1);
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    void *p = raw_mmap(size, flags);
+    if (p) {
+        unsigned i = __atomic_fetch_add(&own_count, 1, __ATOMIC_ACQ_REL);
+        if (i < DP_MAX_OWN) {
+            own[i].start = (uintptr_t)p;
+            __atomic_store_n(&own[i].end, (uintptr_t)p + size, __ATOMIC_RELEASE);
+        }
+        __atomic_fetch_add(&own_bytes, size, __ATOMIC_RELAXED);
+    }
+    errno = saved;
+    return p;
+}
+
+void dp_mem_unmap(void *p, size_t size)
+{
+    int saved = errno;
+    size = (size + 4095) & ~(size_t)4095;
+    unsigned n = __atomic_load_n(&own_count, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n && i < DP_MAX_OWN; i++)
+        if (own[i].start == (uintptr_t)p) {
+            __atomic_store_n(&own[i].end, 0, __ATOMIC_RELEASE);
+            break;
+        }
+    syscall(SYS_munmap, p, size);
+    __atomic_fetch_sub(&own_bytes, size, __ATOMIC_RELAXED);
+    errno = saved;
+}
+
+int dp_mem_is_own(uintptr_t start, uintptr_t end)
+{
+    unsigned n = __atomic_load_n(&own_count, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n && i < DP_MAX_OWN; i++) {
+        uintptr_t e = __atomic_load_n(&own[i].end, __ATOMIC_ACQUIRE);
+        if (e && own[i].start < end && start < e)
+            return 1;
+    }
+    return 0;
+}
+
+size_t dp_mem_resident(void)
+{
+    static unsigned char vec[4096];
+    size_t pages = 0;
+    unsigned n = __atomic_load_n(&own_count, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n && i < DP_MAX_OWN; i++) {
+        uintptr_t e = __atomic_load_n(&own[i].end, __ATOMIC_ACQUIRE);
+        for (uintptr_t a = own[i].start; e && a < e;) {
+            size_t k = (e - a) / 4096 < sizeof vec ? (e - a) / 4096 : sizeof vec;
+            if (mincore((void *)a, k * 4096, vec) != 0)
+                break;
+            for (size_t j = 0; j < k; j++)
+                pages += vec[j] & 1;
+            a += k * 4096;
+        }
+    }
+    return pages * 4096;
+}
+
+size_t dp_mem_mapped_bytes(void)
+{
+    return __atomic_load_n(&own_bytes, __ATOMIC_RELAXED);
+}
+
+/* 1 MiB slabs; an object never spans two. */
+#define BUMP_SLAB (1u << 20)
+static char *bump_cur;
+static size_t bump_left;
+static int bump_lock;
+
+void *dp_mem_bump(size_t size)
+{
+    size = (size + 15) & ~(size_t)15;
+    if (size > BUMP_SLAB)
+        return dp_mem_map(size);
+    while (__atomic_exchange_n(&bump_lock, 1, __ATOMIC_ACQUIRE))
+        ;
+    if (bump_left < size) {
+        char *slab = dp_mem_map(BUMP_SLAB);
+        if (!slab) {
+            __atomic_store_n(&bump_lock, 0, __ATOMIC_RELEASE);
+            return NULL;
+        }
+        bump_cur = slab;
+        bump_left = BUMP_SLAB;
+    }
+    void *p = bump_cur;
+    bump_cur += size;
+    bump_left -= size;
+    __atomic_store_n(&bump_lock, 0, __ATOMIC_RELEASE);
+    return p;
+}
+
+void dp_mem_fork_prepare(void)
+{
+    while (__atomic_exchange_n(&bump_lock, 1, __ATOMIC_ACQUIRE))
+        ;
+}
+
+void dp_mem_fork_release(void)
+{
+    __atomic_store_n(&bump_lock, 0, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,32 @@
+/* The profiler's own memory: straight from mmap, never from a glibc arena
+ * (a profiler that mallocs changes the arenas it measures). Every mapping is
+ * remembered so snapshots can leave it out of the program's figures. */
+#ifndef DP_MEM_H
+#define DP_MEM_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Zeroed, page-rounded memory, or NULL. Always MAP_NORESERVE: besides
+ * letting sparse tables reserve more than they touch, the distinct flag
+ * keeps the kernel from merging our mappings with the program's neighbouring
+ * anonymous ones, so smaps entries stay either ours or the program's. */
+void *dp_mem_map(size_t size);
+void dp_mem_unmap(void *p, size_t size);
+
+/* Is [start, end) one of ours (overlaps any of our mappings)? */
+int dp_mem_is_own(uintptr_t start, uintptr_t end);
+
+/* Resident bytes of our mappings (mincore). */
+size_t dp_mem_resident(void);
+
+/* Total bytes currently mapped by the profiler. */
+size_t dp_mem_mapped_bytes(void);
+
+/* Bump allocator over dp_mem_map for small objects that live as long as the
+ * process (thread records, strings). Never freed; its short spinlock is
+ * taken only when a thread first allocates, and around fork(). */
+void *dp_mem_bump(size_t size);
+void dp_mem_fork_prepare(void);
+void dp_mem_fork_release(void);
+
+#endif

@@ -1,0 +1,128 @@
+#include "regions.h"
+#include "dp.h"
+#include "sites.h"
+
+#include <sys/mman.h>
+
+#define MAX_REGIONS 4096
+static struct dp_region table[MAX_REGIONS];
+static int count;
+static int lock;
+static struct dp_region_counts counts;
+
+static void take(void)
+{
+    while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
+        ;
+}
+
+static void give(void)
+{
+    __atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+}
+
+static void remove_range(uintptr_t start, uintptr_t end)
+{
+    for (int i = 0; i < count; i++) {
+        struct dp_region *r = &table[i];
+        if (r->end <= start || r->start >= end)
+            continue;
+        if (r->start < start && r->end > end) {
+            /* A hole in the middle: split, keeping the tail as a new entry. */
+            if (count < MAX_REGIONS) {
+                table[count] = *r;
+                table[count].start = end;
+                count++;
+            } else {
+                counts.dropped++;
+            }
+            r->end = start;
+        } else if (r->start < start) {
+            r->end = start;
+        } else if (r->end > end) {
+            r->start = end;
+        } else {
+            table[i--] = table[--count];
+        }
+    }
+}
+
+static void add(uintptr_t start, uintptr_t end, int prot, int flags, int file, uint32_t stack)
+{
+    if (count == MAX_REGIONS) {
+        counts.dropped++;
+        return;
+    }
+    table[count++] = (struct dp_region){start, end, prot, flags, file, stack};
+}
+
+void dp_regions_map(uintptr_t start, size_t len, int prot, int flags, int fd)
+{
+    uint32_t stack = dp_sites_stack_here();
+    take();
+    remove_range(start, start + len); /* MAP_FIXED replaces what was there */
+    add(start, start + len, prot, flags, fd >= 0 && !(flags & MAP_ANONYMOUS), stack);
+    give();
+}
+
+void dp_regions_unmap(uintptr_t start, size_t len)
+{
+    take();
+    remove_range(start, start + len);
+    give();
+}
+
+void dp_regions_remap(uintptr_t old, size_t old_len, uintptr_t new_start, size_t new_len)
+{
+    take();
+    struct dp_region keep = {0};
+    for (int i = 0; i < count; i++)
+        if (table[i].start <= old && table[i].end > old) {
+            keep = table[i];
+            break;
+        }
+    remove_range(old, old + old_len);
+    if (keep.end)
+        add(new_start, new_start + new_len, keep.prot, keep.flags, keep.file, keep.stack);
+    give();
+}
+
+void dp_regions_note_brk(void)
+{
+    __atomic_fetch_add(&counts.app_brk_calls, 1, __ATOMIC_RELAXED);
+}
+
+void dp_regions_note_madvise(int advice, size_t len)
+{
+    if (advice == MADV_FREE)
+        __atomic_fetch_add(&counts.madv_free_bytes, len, __ATOMIC_RELAXED);
+    else if (advice == MADV_DONTNEED)
+        __atomic_fetch_add(&counts.madv_dontneed_bytes, len, __ATOMIC_RELAXED);
+}
+
+int dp_regions_copy(struct dp_region *out, int max)
+{
+    take();
+    int n = count < max ? count : max;
+    for (int i = 0; i < n; i++)
+        out[i] = table[i];
+    give();
+    return n;
+}
+
+void dp_regions_counts(struct dp_region_counts *c)
+{
+    take();
+    *c = counts;
+    give();
+}
+
+void dp_regions_fork_prepare(void)
+{
+    take();
+}
+
+void dp_regions_fork_release(void)
+{
+    give();
+}

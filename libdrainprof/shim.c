@@ -1,0 +1,339 @@
+/* Interposed allocation and mapping functions. Each one forwards to the next
+ * definition and tells the tracker what happened; nothing else lives here. */
+#include "shim.h"
+#include "dp.h"
+#include "glibc.h"
+#include "pagemap.h"
+#include "regions.h"
+#include "track.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct dp_real dp_real;
+
+/* dlsym allocates (calloc) while we resolve: those first requests are served
+ * from this pool and never reach glibc. */
+#define POOL_SIZE (64 * 1024)
+static char pool[POOL_SIZE] __attribute__((aligned(64)));
+static size_t pool_used;
+static int state; /* 0 = unresolved, 1 = resolving, 2 = ready */
+
+static int in_pool(const void *p)
+{
+    return (const char *)p >= pool && (const char *)p < pool + POOL_SIZE;
+}
+
+static void *pool_alloc(size_t n, size_t align)
+{
+    if (align < 16)
+        align = 16;
+    size_t used = __atomic_load_n(&pool_used, __ATOMIC_RELAXED), start;
+    do {
+        start = (used + sizeof(size_t) + align - 1) & ~(align - 1);
+        if (start + n > POOL_SIZE || start + n < start)
+            return NULL;
+    } while (!__atomic_compare_exchange_n(&pool_used, &used, start + n, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    ((size_t *)(pool + start))[-1] = n;
+    return pool + start;
+}
+
+#define RESOLVE(name) dp_real.name = (__typeof__(dp_real.name))dlsym(RTLD_NEXT, #name)
+
+int dp_shim_ready(void)
+{
+    if (DP_LIKELY(__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 2))
+        return 1;
+    int expected = 0;
+    if (!__atomic_compare_exchange_n(&state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return 0; /* being resolved (by dlsym's own calls, or another thread) */
+    int saved = errno;
+    dp_in_hook++;
+    RESOLVE(malloc);
+    RESOLVE(free);
+    RESOLVE(calloc);
+    RESOLVE(realloc);
+    RESOLVE(reallocarray);
+    RESOLVE(posix_memalign);
+    RESOLVE(aligned_alloc);
+    RESOLVE(memalign);
+    RESOLVE(valloc);
+    RESOLVE(pvalloc);
+    RESOLVE(malloc_usable_size);
+    RESOLVE(mmap);
+    RESOLVE(mmap64);
+    RESOLVE(munmap);
+    RESOLVE(mremap);
+    RESOLVE(brk);
+    RESOLVE(sbrk);
+    RESOLVE(madvise);
+    char name[64];
+    int glibc = dp_glibc_detect((void *)dp_real.malloc, name, sizeof name);
+    dp_pages_init();
+    if (glibc)
+        dp_glibc_probe(dp_real.malloc, dp_real.free);
+    dp_track_init(glibc, dp_real.malloc_usable_size);
+    dp_in_hook--;
+    errno = saved;
+    __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* Tracking is skipped while the library itself allocates (dp_in_hook) and
+ * before the real functions are known. */
+#define TRACKING() (DP_LIKELY(dp_shim_ready()) && !dp_in_hook)
+
+static void note_alloc(void *p)
+{
+    if (DP_UNLIKELY(dp_child_pending))
+        dp_child_start();
+    dp_in_hook++;
+    dp_track_alloc(p);
+    dp_in_hook--;
+}
+
+static void note_free(void *p)
+{
+    dp_in_hook++;
+    dp_track_free(p);
+    dp_in_hook--;
+}
+
+static void *tracked(void *p)
+{
+    if (p && !dp_in_hook)
+        note_alloc(p);
+    return p;
+}
+
+DP_EXPORT void *malloc(size_t n)
+{
+    if (DP_UNLIKELY(!dp_shim_ready()))
+        return pool_alloc(n, 16);
+    return tracked(dp_real.malloc(n));
+}
+
+DP_EXPORT void free(void *p)
+{
+    if (!p || DP_UNLIKELY(in_pool(p)))
+        return;
+    if (TRACKING())
+        note_free(p);
+    dp_real.free(p);
+}
+
+DP_EXPORT void *calloc(size_t n, size_t size)
+{
+    if (DP_UNLIKELY(!dp_shim_ready())) {
+        size_t total;
+        if (__builtin_mul_overflow(n, size, &total))
+            return NULL;
+        return pool_alloc(total, 16); /* static pool memory is already zero */
+    }
+    return tracked(dp_real.calloc(n, size));
+}
+
+/* Grows a pool block into real memory. */
+static void *realloc_from_pool(void *old, size_t n)
+{
+    void *p = malloc(n);
+    if (p) {
+        size_t had = ((size_t *)old)[-1];
+        memcpy(p, old, had < n ? had : n);
+    }
+    return p;
+}
+
+/* The old block is un-counted before the call (while we still own it) and
+ * counted again if the call fails and leaves it in place. */
+DP_EXPORT void *realloc(void *old, size_t n)
+{
+    if (DP_UNLIKELY(old && in_pool(old)))
+        return realloc_from_pool(old, n);
+    if (DP_UNLIKELY(!dp_shim_ready()))
+        return old ? NULL : pool_alloc(n, 16);
+    int track = !dp_in_hook;
+    if (old && track)
+        note_free(old);
+    void *p = dp_real.realloc(old, n);
+    if (track) {
+        if (p)
+            note_alloc(p);
+        else if (old && n)
+            note_alloc(old);
+    }
+    return p;
+}
+
+DP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return realloc(old, total);
+}
+
+DP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (DP_UNLIKELY(!dp_shim_ready())) {
+        void *p = pool_alloc(n, align);
+        if (!p)
+            return ENOMEM;
+        *out = p;
+        return 0;
+    }
+    int rc = dp_real.posix_memalign(out, align, n);
+    if (rc == 0 && *out && !dp_in_hook)
+        note_alloc(*out);
+    return rc;
+}
+
+DP_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    if (DP_UNLIKELY(!dp_shim_ready()))
+        return pool_alloc(n, align);
+    return tracked(dp_real.aligned_alloc(align, n));
+}
+
+DP_EXPORT void *memalign(size_t align, size_t n)
+{
+    if (DP_UNLIKELY(!dp_shim_ready()))
+        return pool_alloc(n, align);
+    return tracked(dp_real.memalign(align, n));
+}
+
+DP_EXPORT void *valloc(size_t n)
+{
+    if (DP_UNLIKELY(!dp_shim_ready()))
+        return pool_alloc(n, 4096);
+    return tracked(dp_real.valloc(n));
+}
+
+DP_EXPORT void *pvalloc(size_t n)
+{
+    if (DP_UNLIKELY(!dp_shim_ready()))
+        return pool_alloc((n + 4095) & ~(size_t)4095, 4096);
+    return tracked(dp_real.pvalloc(n));
+}
+
+DP_EXPORT size_t malloc_usable_size(void *p)
+{
+    if (p && in_pool(p))
+        return ((size_t *)p)[-1];
+    if (DP_UNLIKELY(!dp_shim_ready()))
+        return 0;
+    return dp_real.malloc_usable_size(p);
+}
+
+/* The mapping family: glibc's malloc never comes through here (its calls are
+ * internal), so what we see is the application's or its runtime's. */
+/* Calls that arrive while another thread is still resolving. */
+static int unresolved(const void *fn)
+{
+    if (DP_LIKELY(dp_shim_ready()) || fn)
+        return 0;
+    errno = EAGAIN;
+    return 1;
+}
+
+static void *do_mmap(void *(*real)(void *, size_t, int, int, int, off_t), void *addr, size_t len, int prot,
+                     int flags, int fd, off_t off)
+{
+    void *p = real(addr, len, prot, flags, fd, off);
+    if (p != MAP_FAILED && TRACKING()) {
+        int saved = errno;
+        dp_in_hook++;
+        dp_regions_map((uintptr_t)p, len, prot, flags, fd);
+        dp_in_hook--;
+        errno = saved;
+    }
+    return p;
+}
+
+DP_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (DP_UNLIKELY(unresolved((const void *)dp_real.mmap)))
+        return MAP_FAILED;
+    return do_mmap(dp_real.mmap, addr, len, prot, flags, fd, off);
+}
+
+DP_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (DP_UNLIKELY(unresolved((const void *)dp_real.mmap64)))
+        return MAP_FAILED;
+    return do_mmap(dp_real.mmap64, addr, len, prot, flags, fd, off);
+}
+
+DP_EXPORT int munmap(void *addr, size_t len)
+{
+    if (DP_UNLIKELY(unresolved((const void *)dp_real.munmap)))
+        return -1;
+    int rc = dp_real.munmap(addr, len);
+    if (rc == 0 && TRACKING()) {
+        int saved = errno;
+        dp_in_hook++;
+        dp_regions_unmap((uintptr_t)addr, len);
+        dp_in_hook--;
+        errno = saved;
+    }
+    return rc;
+}
+
+DP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+    void *new_addr = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        new_addr = va_arg(ap, void *);
+        va_end(ap);
+    }
+    if (DP_UNLIKELY(unresolved((const void *)dp_real.mremap)))
+        return MAP_FAILED;
+    void *p = dp_real.mremap(old, old_len, new_len, flags, new_addr);
+    if (p != MAP_FAILED && TRACKING()) {
+        int saved = errno;
+        dp_in_hook++;
+        dp_regions_remap((uintptr_t)old, old_len, (uintptr_t)p, new_len);
+        dp_in_hook--;
+        errno = saved;
+    }
+    return p;
+}
+
+DP_EXPORT int brk(void *addr)
+{
+    if (DP_UNLIKELY(unresolved((const void *)dp_real.brk)))
+        return -1;
+    int rc = dp_real.brk(addr);
+    if (rc == 0 && TRACKING())
+        dp_regions_note_brk();
+    return rc;
+}
+
+DP_EXPORT void *sbrk(intptr_t inc)
+{
+    if (DP_UNLIKELY(unresolved((const void *)dp_real.sbrk)))
+        return (void *)-1;
+    void *p = dp_real.sbrk(inc);
+    if (inc && p != (void *)-1 && TRACKING())
+        dp_regions_note_brk();
+    return p;
+}
+
+DP_EXPORT int madvise(void *addr, size_t len, int advice)
+{
+    if (DP_UNLIKELY(unresolved((const void *)dp_real.madvise)))
+        return -1;
+    int rc = dp_real.madvise(addr, len, advice);
+    if (rc == 0 && TRACKING())
+        dp_regions_note_madvise(advice, len);
+    return rc;
+}

@@ -1,0 +1,348 @@
+#include "sites.h"
+#include "dp.h"
+#include "mem.h"
+#include "options.h"
+#include "track.h"
+
+#include <libunwind.h>
+#include <link.h>
+#include <math.h>
+#include <string.h>
+
+static int mode = DP_STACKS_OFF;
+static double sample_mean = 524288;
+static int depth = 24;
+static uintptr_t self_lo, self_hi; /* our own text, cut from stacks */
+
+/* ---- stack table: open addressing on the frames' hash, lock-free ---- */
+#define STACK_SLOTS (1u << 17)
+#define MAX_STACKS (STACK_SLOTS / 2)
+struct stack_slot {
+    uint64_t hash;
+    uint32_t id; /* 0 until the frames are published */
+};
+static struct stack_slot *stack_slots;
+static uintptr_t *stack_frames; /* MAX_STACKS x DP_MAX_FRAMES */
+static uint8_t *stack_len;
+static uint32_t next_stack_id = 1;
+
+static uint64_t hash_frames(const uintptr_t *f, int n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
+    for (int i = 0; i < n; i++) {
+        h ^= f[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+    }
+    return h ? h : 1;
+}
+
+static uint32_t intern(const uintptr_t *f, int n)
+{
+    uint64_t h = hash_frames(f, n);
+    for (uint32_t i = (uint32_t)h & (STACK_SLOTS - 1), probes = 0; probes < STACK_SLOTS;
+         i = (i + 1) & (STACK_SLOTS - 1), probes++) {
+        struct stack_slot *s = &stack_slots[i];
+        uint64_t cur = __atomic_load_n(&s->hash, __ATOMIC_ACQUIRE);
+        if (cur == 0) {
+            if (!__atomic_compare_exchange_n(&s->hash, &cur, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                if (cur != h)
+                    continue;
+            } else {
+                uint32_t id = __atomic_fetch_add(&next_stack_id, 1, __ATOMIC_RELAXED);
+                if (id >= MAX_STACKS)
+                    return 0;
+                memcpy(&stack_frames[(size_t)id * DP_MAX_FRAMES], f, (size_t)n * sizeof *f);
+                stack_len[id] = (uint8_t)n;
+                __atomic_store_n(&s->id, id, __ATOMIC_RELEASE);
+                return id;
+            }
+        }
+        if (cur == h) {
+            /* Equal hashes are taken as equal stacks (64-bit hash). Wait for
+             * a racing inserter to publish its id. */
+            uint32_t id;
+            for (int spin = 0; !(id = __atomic_load_n(&s->id, __ATOMIC_ACQUIRE)) && spin < 1000000; spin++)
+                ;
+            return id;
+        }
+    }
+    return 0;
+}
+
+static uint32_t capture(void)
+{
+    void *raw[DP_MAX_FRAMES + 8];
+    int n = unw_backtrace(raw, depth + 8);
+    uintptr_t f[DP_MAX_FRAMES];
+    int k = 0;
+    for (int i = 0; i < n && k < depth; i++) {
+        uintptr_t ip = (uintptr_t)raw[i];
+        if (k == 0 && ip >= self_lo && ip < self_hi)
+            continue; /* our own frames lead the stack */
+        f[k++] = ip;
+    }
+    return k ? intern(f, k) : 0;
+}
+
+uint32_t dp_sites_stack_here(void)
+{
+    return mode == DP_STACKS_OFF || !stack_slots ? 0 : capture();
+}
+
+int dp_sites_frames(uint32_t id, uintptr_t *frames, int max)
+{
+    if (!id || id >= MAX_STACKS || !stack_slots)
+        return 0;
+    int n = stack_len[id] < max ? stack_len[id] : max;
+    memcpy(frames, &stack_frames[(size_t)id * DP_MAX_FRAMES], (size_t)n * sizeof *frames);
+    return n;
+}
+
+uint32_t dp_sites_stack_capacity(void)
+{
+    return MAX_STACKS;
+}
+
+uint32_t dp_sites_stack_count(void)
+{
+    uint32_t n = __atomic_load_n(&next_stack_id, __ATOMIC_RELAXED);
+    return n > MAX_STACKS ? MAX_STACKS : n;
+}
+
+/* ---- live table of tracked allocations: striped, each stripe a growing
+ * open-addressing table under its own spinlock ---- */
+#define STRIPES 64
+#define EMPTY 0
+#define TOMB 1
+struct stripe {
+    int lock;
+    uint32_t cap, used, live;
+    struct dp_tracked *e;
+} __attribute__((aligned(64)));
+static struct stripe stripes[STRIPES];
+
+static inline uint64_t mix(uintptr_t p)
+{
+    uint64_t h = (uint64_t)p * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+static void stripe_lock(struct stripe *s)
+{
+    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
+            __builtin_ia32_pause();
+}
+
+static void stripe_unlock(struct stripe *s)
+{
+    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+}
+
+static void put(struct dp_tracked *e, uint32_t cap, const struct dp_tracked *t)
+{
+    for (uint32_t i = (uint32_t)(mix(t->ptr) >> 6) & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (e[i].ptr <= TOMB) {
+            e[i] = *t;
+            return;
+        }
+}
+
+/* Keeps the load under 1/2 counting tombstones; rehashing drops them. */
+static int grow(struct stripe *s)
+{
+    uint32_t cap = s->cap ? (s->live * 4 > s->cap ? s->cap * 2 : s->cap) : 256;
+    struct dp_tracked *e = dp_mem_map((size_t)cap * sizeof *e);
+    if (!e)
+        return -1;
+    for (uint32_t i = 0; i < s->cap; i++)
+        if (s->e[i].ptr > TOMB)
+            put(e, cap, &s->e[i]);
+    if (s->e)
+        dp_mem_unmap(s->e, (size_t)s->cap * sizeof *s->e);
+    s->e = e;
+    s->cap = cap;
+    s->used = s->live;
+    return 0;
+}
+
+static void insert(const struct dp_tracked *t)
+{
+    struct stripe *s = &stripes[mix(t->ptr) & (STRIPES - 1)];
+    stripe_lock(s);
+    if ((s->used + 1) * 2 > s->cap && grow(s) != 0) {
+        stripe_unlock(s);
+        return;
+    }
+    put(s->e, s->cap, t);
+    s->used++;
+    s->live++;
+    stripe_unlock(s);
+}
+
+int dp_sites_free(void *p)
+{
+    int found = 0;
+    uintptr_t key = (uintptr_t)p;
+    struct stripe *s = &stripes[mix(key) & (STRIPES - 1)];
+    stripe_lock(s);
+    if (s->cap)
+        for (uint32_t i = (uint32_t)(mix(key) >> 6) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+            if (s->e[i].ptr == EMPTY)
+                break;
+            if (s->e[i].ptr == key) {
+                s->e[i].ptr = TOMB;
+                s->live--;
+                found = 1;
+                break;
+            }
+        }
+    stripe_unlock(s);
+    return found;
+}
+
+static __thread int64_t sample_left;
+static __thread uint64_t rng;
+
+/* Exponential spacing with the configured mean, as tcmalloc and jemalloc
+ * sample: large allocations are almost always picked. */
+static int64_t next_gap(void)
+{
+    if (!rng)
+        rng = (uint64_t)(uintptr_t)&rng ^ dp_now_ns();
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    double u = ((rng >> 11) + 1) * (1.0 / 9007199254740993.0);
+    return (int64_t)(-log(u) * sample_mean) + 1;
+}
+
+int dp_sites_alloc(void *p, size_t usable, int slot, int top_carve)
+{
+    if (!stack_slots)
+        return 0;
+    uint64_t weight = usable;
+    /* glibc's mmapped chunks are always tracked (exactly, with weight = size):
+     * each already costs a system call, and the snapshot needs their list. */
+    int take = mode == DP_STACKS_ALL || top_carve || slot == DP_SLOT_MMAP;
+    if (mode == DP_STACKS_SAMPLE && slot != DP_SLOT_MMAP) {
+        if (sample_left == 0)
+            sample_left = next_gap();
+        sample_left -= (int64_t)usable;
+        if (sample_left <= 0) {
+            take = 1;
+            /* An allocation of s bytes is picked with probability
+             * 1 - exp(-s/mean): weight it by the inverse. */
+            double prob = 1.0 - exp(-(double)usable / sample_mean);
+            weight = (uint64_t)((double)usable / prob);
+            while (sample_left <= 0)
+                sample_left += next_gap();
+        } else if (top_carve) {
+            weight = 0; /* known for the pinner, not counted as a sample */
+        }
+    }
+    if (!take)
+        return 0;
+    struct dp_tracked t = {(uintptr_t)p, usable, weight, mode == DP_STACKS_OFF ? 0 : capture(), slot};
+    insert(&t);
+    return 1;
+}
+
+static uint64_t hold_max_ns;
+
+uint64_t dp_sites_take_hold_ns(void)
+{
+    return __atomic_exchange_n(&hold_max_ns, 0, __ATOMIC_RELAXED);
+}
+
+void dp_sites_each(void (*fn)(const struct dp_tracked *t, void *ctx), void *ctx)
+{
+    struct dp_tracked batch[256];
+    for (int k = 0; k < STRIPES; k++) {
+        struct stripe *s = &stripes[k];
+        /* Copy out in batches so the lock is never held across fn. */
+        for (uint32_t i = 0;;) {
+            int n = 0;
+            stripe_lock(s);
+            uint64_t t0 = dp_now_ns();
+            for (; i < s->cap && n < 256; i++)
+                if (s->e[i].ptr > TOMB)
+                    batch[n++] = s->e[i];
+            uint32_t cap = s->cap;
+            uint64_t held = dp_now_ns() - t0;
+            stripe_unlock(s);
+            if (held > hold_max_ns)
+                hold_max_ns = held;
+            for (int j = 0; j < n; j++)
+                fn(&batch[j], ctx);
+            if (i >= cap)
+                break;
+        }
+    }
+}
+
+struct find_ctx {
+    uintptr_t addr;
+    struct dp_tracked *out;
+    int found;
+};
+
+static void find_fn(const struct dp_tracked *t, void *ctx)
+{
+    struct find_ctx *c = ctx;
+    if (c->addr >= t->ptr && c->addr < t->ptr + t->size) {
+        *c->out = *t;
+        c->found = 1;
+    }
+}
+
+int dp_sites_find(uintptr_t addr, struct dp_tracked *out)
+{
+    struct find_ctx c = {addr, out, 0};
+    dp_sites_each(find_fn, &c);
+    return c.found;
+}
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t here = (uintptr_t)data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (here >= lo && here < hi) {
+            self_lo = lo;
+            self_hi = hi;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void dp_sites_init(int stacks_mode, uint64_t sample_bytes, int max_depth)
+{
+    mode = stacks_mode;
+    sample_mean = (double)sample_bytes;
+    depth = max_depth > DP_MAX_FRAMES ? DP_MAX_FRAMES : max_depth;
+    dl_iterate_phdr(find_self, (void *)(uintptr_t)&dp_sites_init);
+    stack_slots = dp_mem_map(STACK_SLOTS * sizeof *stack_slots);
+    stack_frames = dp_mem_map((size_t)MAX_STACKS * DP_MAX_FRAMES * sizeof *stack_frames);
+    stack_len = dp_mem_map(MAX_STACKS);
+    if (!stack_frames || !stack_len)
+        stack_slots = NULL;
+}
+
+void dp_sites_fork_prepare(void)
+{
+    for (int k = 0; k < STRIPES; k++)
+        stripe_lock(&stripes[k]);
+}
+
+void dp_sites_fork_release(void)
+{
+    for (int k = 0; k < STRIPES; k++)
+        stripe_unlock(&stripes[k]);
+}

@@ -1,0 +1,43 @@
+/* Allocation sites: stacks of sampled (or all) live allocations, of the
+ * chunks carved from the main arena's top (the usual brk pinners) and of
+ * application mmaps. Stacks are deduplicated into small integer ids. */
+#ifndef DP_SITES_H
+#define DP_SITES_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_MAX_FRAMES 64
+
+void dp_sites_init(int mode, uint64_t sample_bytes, int depth);
+/* Called for each new allocation. Returns 1 if the allocation is now
+ * tracked (the caller counts it in its page word). */
+int dp_sites_alloc(void *p, size_t usable, int slot, int top_carve);
+/* Called before a free of an allocation whose page says it may be tracked;
+ * returns 1 if it was. */
+int dp_sites_free(void *p);
+/* Stack id of the caller's call site (0 when stacks are off). */
+uint32_t dp_sites_stack_here(void);
+
+struct dp_tracked {
+    uintptr_t ptr;
+    uint64_t size;   /* usable bytes */
+    uint64_t weight; /* bytes this sample stands for */
+    uint32_t stack;
+    int slot;
+};
+/* Calls fn for every tracked live allocation (stripe by stripe, each stripe
+ * locked only while it is walked). */
+void dp_sites_each(void (*fn)(const struct dp_tracked *t, void *ctx), void *ctx);
+/* The tracked allocation containing addr, if any. */
+int dp_sites_find(uintptr_t addr, struct dp_tracked *out);
+
+/* Stacks: frames of an id; the number of ids handed out so far. */
+int dp_sites_frames(uint32_t id, uintptr_t *frames, int max);
+uint32_t dp_sites_stack_count(void);
+/* The largest stack id plus one. */
+uint32_t dp_sites_stack_capacity(void);
+/* The longest a snapshot held a stripe lock since the last call (ns). */
+uint64_t dp_sites_take_hold_ns(void);
+void dp_sites_fork_prepare(void);
+void dp_sites_fork_release(void);
+#endif

@@ -1,0 +1,909 @@
+/* One snapshot: the tracker's live figures joined with the kernel's view of
+ * every mapping, formatted as one report line. Runs on the sampler thread (or
+ * the thread that asked for it) under the snapshot lock; uses fixed buffers
+ * only, no malloc and no stdio streams. */
+#include "snapshot.h"
+#include "dp.h"
+#include "glibc.h"
+#include "jbuf.h"
+#include "mem.h"
+#include "options.h"
+#include "pagemap.h"
+#include "proc.h"
+#include "regions.h"
+#include "report.h"
+#include "sites.h"
+#include "track.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <gnu/libc-version.h>
+#include <stdio.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define MAX_HEAPS 64     /* per non-main arena: 4 GiB */
+#define MAX_OUT_REGIONS 64
+#define TOP_SITES 10
+#define SPARSE_BYTES (DP_PAGE / 8)
+
+struct class_sum {
+    uint64_t count, size, rss;
+};
+
+enum { C_BRK, C_ARENA, C_MMAP_CHUNK, C_APP, C_STACK, C_FILE, C_SELF, C_OTHER, C_N };
+static const char *const class_names[C_N] = {"brk_heap", "arena_heap", "mmap_chunk", "app_mmap",
+                                             "stack",    "file",       "self",       "other_anon"};
+
+struct arena_out {
+    struct dp_arena_info info;
+    int slot;
+    int nheaps;
+    uintptr_t heap[MAX_HEAPS];
+    size_t heap_size[MAX_HEAPS];
+    uint64_t resident, anon_huge;
+    uint64_t pages_live, pages_empty_resident, pages_sparse;
+};
+
+/* Everything one snapshot computes before it is written. */
+static struct snap {
+    struct dp_totals tot;
+    int narenas;
+    struct arena_out arena[DP_MAX_ARENAS];
+    struct class_sum cls[C_N];
+    uintptr_t brk_start, brk_end; /* the [heap] mapping */
+    uint64_t mmap_chunk_rss;
+    int nregions;
+    struct dp_region region[1024];
+    uint64_t region_rss[1024];
+    struct dp_mapping prev;
+    /* pages */
+    uintptr_t highest_live_page;
+    uint64_t pinned_resident_pages;
+    uintptr_t pinned_scan_end;
+} S;
+
+static char line[256 << 10];
+static char iobuf[64 << 10];
+static uint32_t words[16384];
+static unsigned char incore[16384];
+static int snapshot_lock;
+static uint32_t stacks_written = 1;
+static uint64_t seq;
+static double start_wall;
+static uint64_t start_ns;
+static struct dp_vmstat prev_vm;
+static int have_prev_vm;
+static char allocator_name[64];
+
+void dp_snapshot_set_allocator(const char *name)
+{
+    snprintf(allocator_name, sizeof allocator_name, "%s", name);
+}
+
+/* ---- classification of smaps entries ---- */
+
+static struct arena_out *arena_of_addr(uintptr_t a)
+{
+    for (int i = 1; i < S.narenas; i++)
+        for (int h = 0; h < S.arena[i].nheaps; h++)
+            if (a >= S.arena[i].heap[h] && a < S.arena[i].heap[h] + DP_HEAP_MAX)
+                return &S.arena[i];
+    return NULL;
+}
+
+static int region_index(uintptr_t start, uintptr_t end)
+{
+    for (int i = 0; i < S.nregions; i++)
+        if (S.region[i].start < end && start < S.region[i].end)
+            return i;
+    return -1;
+}
+
+/* Resident pages of [start, end), from mincore (page aligned). */
+static uint64_t resident_pages(uintptr_t start, uintptr_t end)
+{
+    uint64_t n = 0;
+    for (uintptr_t a = start; a < end;) {
+        size_t k = (end - a) / DP_PAGE;
+        if (k > sizeof incore)
+            k = sizeof incore;
+        if (mincore((void *)a, k * DP_PAGE, incore) != 0)
+            return n;
+        for (size_t i = 0; i < k; i++)
+            n += incore[i] & 1;
+        a += k * DP_PAGE;
+    }
+    return n;
+}
+
+/* glibc's mmapped chunks: each starts a mapping with a size word that is
+ * the mapping's size with IS_MMAPPED set. The kernel merges neighbouring
+ * anonymous mappings into one entry, so walk chunk by chunk. Returns the
+ * bytes covered by chunks from the start of m (their resident bytes come
+ * from the tracked list, exactly). */
+static uintptr_t mmap_chunks_in(const struct dp_mapping *m)
+{
+    uintptr_t cur = m->start;
+    for (int n = 0; cur < m->end && n < 65536; n++) {
+        uintptr_t word;
+        if (dp_safe_read(cur + sizeof(size_t), &word, sizeof word) ||
+            (word & DP_SIZE_BITS) != DP_IS_MMAPPED)
+            break;
+        uintptr_t size = word & ~(uintptr_t)DP_SIZE_BITS;
+        if (!size || (size & (DP_PAGE - 1)) || size > m->end - cur)
+            break;
+        cur += size;
+    }
+    return cur - m->start;
+}
+
+static void on_mapping(const struct dp_mapping *m, void *ctx)
+{
+    (void)ctx;
+    int c;
+    int anon = m->inode == 0 && (m->path[0] == 0 || !strncmp(m->path, "[anon", 5));
+    struct arena_out *a;
+    int r;
+    if (dp_mem_is_own(m->start, m->end)) {
+        c = C_SELF;
+    } else if (!strcmp(m->path, "[heap]")) {
+        c = C_BRK;
+        S.brk_start = m->start;
+        S.brk_end = m->end;
+        S.arena[0].anon_huge += m->anon_huge;
+    } else if (!strcmp(m->path, "[stack]")) {
+        c = C_STACK;
+    } else if (anon && (a = arena_of_addr(m->start)) != NULL) {
+        c = C_ARENA;
+        a->anon_huge += m->anon_huge;
+    } else if ((r = region_index(m->start, m->end)) >= 0) {
+        c = C_APP;
+        S.region_rss[r] += m->rss;
+    } else if (!anon) {
+        c = C_FILE;
+    } else if (m->perms[0] == 'r' && mmap_chunks_in(m)) {
+        c = C_MMAP_CHUNK;
+    } else if (S.prev.end == m->start && !strncmp(S.prev.perms, "---", 3) && S.prev.inode == 0 &&
+               S.prev.end - S.prev.start <= (1u << 20)) {
+        c = C_STACK; /* thread stack: anonymous, right above its guard page */
+    } else {
+        c = C_OTHER;
+    }
+    S.cls[c].count++;
+    S.cls[c].size += m->end - m->start;
+    S.cls[c].rss += m->rss;
+    S.prev = *m;
+}
+
+static void smaps_line(const char *l, size_t len, void *ctx)
+{
+    dp_smaps_line(ctx, l, len);
+}
+
+/* ---- pages ---- */
+
+struct page_stats {
+    uint64_t live, empty_resident, sparse, resident;
+    uintptr_t highest_live; /* page address, 0 if none */
+};
+
+static void scan_pages(uintptr_t start, uintptr_t end, struct page_stats *ps)
+{
+    start &= ~(DP_PAGE - 1);
+    end = (end + DP_PAGE - 1) & ~(DP_PAGE - 1);
+    for (uintptr_t a = start; a < end;) {
+        size_t n = (end - a) / DP_PAGE;
+        if (n > sizeof words / sizeof words[0])
+            n = sizeof words / sizeof words[0];
+        dp_pages_read(a, n, words);
+        int have_core = mincore((void *)a, n * DP_PAGE, incore) == 0;
+        for (size_t i = 0; i < n; i++) {
+            uint32_t live = DP_PAGE_LIVE(words[i]);
+            if (have_core)
+                ps->resident += incore[i] & 1;
+            if (live) {
+                ps->live++;
+                ps->highest_live = a + i * DP_PAGE;
+                if (live < SPARSE_BYTES)
+                    ps->sparse++;
+            } else if (have_core && (incore[i] & 1)) {
+                ps->empty_resident++;
+            }
+        }
+        a += n * DP_PAGE;
+    }
+}
+
+static uint64_t count_empty_resident(uintptr_t start, uintptr_t end)
+{
+    struct page_stats ps = {0};
+    scan_pages(start, end, &ps);
+    return ps.empty_resident;
+}
+
+/* ---- tracked allocations: pinner and top sites ---- */
+
+struct site_acc {
+    uint64_t bytes, chunks, pinned_pages;
+    int slot;
+};
+static struct site_acc *sites_acc; /* indexed by stack id */
+static size_t sites_acc_n;
+
+struct tracked_ctx {
+    struct dp_tracked pinner;
+    int have_pinner;
+    uint64_t hold_max_ns;
+};
+
+static void on_tracked(const struct dp_tracked *t, void *vctx)
+{
+    struct tracked_ctx *c = vctx;
+    if (t->slot == DP_SLOT_MMAP) {
+        uintptr_t chunk = t->ptr - 2 * sizeof(size_t);
+        S.mmap_chunk_rss += resident_pages(chunk, chunk + t->size + 2 * sizeof(size_t)) * DP_PAGE;
+    }
+    if (t->slot == 0 && (!c->have_pinner || t->ptr > c->pinner.ptr)) {
+        c->pinner = *t;
+        c->have_pinner = 1;
+    }
+    if (!t->stack || !t->weight || t->stack >= sites_acc_n)
+        return;
+    struct site_acc *s = &sites_acc[t->stack];
+    s->bytes += t->weight;
+    s->chunks += t->weight / (t->size ? t->size : 1);
+    s->slot = t->slot;
+    /* Sparse pages this allocation keeps alive (weighted like its bytes). */
+    uint64_t sparse = 0;
+    for (uintptr_t p = t->ptr & ~(DP_PAGE - 1); p < t->ptr + t->size; p += DP_PAGE) {
+        uint32_t live = DP_PAGE_LIVE(dp_pages_word(p));
+        if (live && live < SPARSE_BYTES)
+            sparse++;
+    }
+    s->pinned_pages += sparse * (t->weight / (t->size ? t->size : 1));
+}
+
+/* ---- output helpers ---- */
+
+static void put_class(struct jbuf *j)
+{
+    jb_obj(j, "mappings");
+    for (int c = 0; c < C_N; c++) {
+        jb_obj(j, class_names[c]);
+        jb_u64(j, "count", S.cls[c].count);
+        jb_u64(j, "size", S.cls[c].size);
+        jb_u64(j, "rss", S.cls[c].rss);
+        jb_end_obj(j);
+    }
+    jb_end_obj(j);
+}
+
+static void write_line(struct jbuf *j)
+{
+    size_t n = jb_line(j);
+    if (n)
+        dp_report_line(j->buf, n);
+    else
+        dp_invariant_failed("report line fits its buffer", __FILE__, __LINE__);
+}
+
+/* Modules: one line per loaded object the first time it is seen. */
+#define MAX_MODULES 1024
+static uintptr_t module_seen[MAX_MODULES];
+static int nmodules;
+
+static void build_id(struct dl_phdr_info *info, char *out, size_t cap)
+{
+    out[0] = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            const char *name = p + sizeof *nh;
+            const unsigned char *desc = (const unsigned char *)name + ((nh->n_namesz + 3) & ~3u);
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4)) {
+                size_t k = 0;
+                for (unsigned d = 0; d < nh->n_descsz && k + 3 < cap; d++)
+                    k += (size_t)snprintf(out + k, cap - k, "%02x", desc[d]);
+                return;
+            }
+            p = (const char *)desc + ((nh->n_descsz + 3) & ~3u);
+        }
+    }
+}
+
+static int on_module(struct dl_phdr_info *info, size_t size, void *vj)
+{
+    (void)size;
+    struct jbuf *j = vj;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo)
+            lo = a;
+        if (a + ph->p_memsz > hi)
+            hi = a + ph->p_memsz;
+    }
+    if (!hi)
+        return 0;
+    for (int i = 0; i < nmodules; i++)
+        if (module_seen[i] == lo)
+            return 0;
+    if (nmodules == MAX_MODULES)
+        return 0;
+    module_seen[nmodules++] = lo;
+    char path[512], id[96];
+    if (info->dlpi_name && info->dlpi_name[0]) {
+        snprintf(path, sizeof path, "%s", info->dlpi_name);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+        path[n > 0 ? n : 0] = 0;
+    }
+    if (!strncmp(path, "linux-vdso", 10))
+        return 0;
+    build_id(info, id, sizeof id);
+    jb_init(j, line, sizeof line);
+    jb_obj(j, NULL);
+    jb_str(j, "type", "module");
+    jb_str(j, "path", path);
+    jb_hex(j, "base", info->dlpi_addr);
+    jb_hex(j, "end", hi);
+    if (id[0])
+        jb_str(j, "build_id", id);
+    else
+        jb_null(j, "build_id");
+    jb_end_obj(j);
+    write_line(j);
+    return 0;
+}
+
+static void write_new_stacks(struct jbuf *j)
+{
+    uint32_t n = dp_sites_stack_count();
+    uintptr_t frames[DP_MAX_FRAMES];
+    if (n > stacks_written)
+        dl_iterate_phdr(on_module, j);
+    for (; stacks_written < n; stacks_written++) {
+        int k = dp_sites_frames(stacks_written, frames, DP_MAX_FRAMES);
+        if (!k)
+            continue;
+        jb_init(j, line, sizeof line);
+        jb_obj(j, NULL);
+        jb_str(j, "type", "stack");
+        jb_u64(j, "id", stacks_written);
+        jb_arr(j, "frames");
+        for (int i = 0; i < k; i++)
+            jb_hex(j, NULL, frames[i]);
+        jb_end_arr(j);
+        jb_end_obj(j);
+        write_line(j);
+    }
+}
+
+static void stack_or_null(struct jbuf *j, const char *key, uint32_t id)
+{
+    if (id)
+        jb_u64(j, key, id);
+    else
+        jb_null(j, key);
+}
+
+/* ---- /proc extras ---- */
+
+static void put_system(struct jbuf *j)
+{
+    struct dp_meminfo mi = {0};
+    struct dp_vmstat vm = {0};
+    int n = dp_read_file("/proc/meminfo", iobuf, sizeof iobuf);
+    int have_mi = n > 0 && dp_parse_meminfo(iobuf, (size_t)n, &mi) == 0;
+    n = dp_read_file("/proc/vmstat", iobuf, sizeof iobuf);
+    int have_vm = n > 0 && dp_parse_vmstat(iobuf, (size_t)n, &vm) == 0;
+    jb_obj(j, "system");
+    if (have_mi) {
+        jb_u64(j, "mem_total", mi.mem_total);
+        jb_u64(j, "mem_available", mi.mem_available);
+        jb_u64(j, "swap_total", mi.swap_total);
+        jb_u64(j, "swap_free", mi.swap_free);
+        jb_u64(j, "shmem", mi.shmem);
+        jb_u64(j, "sunreclaim", mi.sunreclaim);
+    }
+    if (have_vm) {
+        const struct dp_vmstat *p = have_prev_vm ? &prev_vm : &(struct dp_vmstat){0};
+        jb_u64(j, "pgmajfault", vm.pgmajfault - p->pgmajfault);
+        jb_u64(j, "pgscan_direct", vm.pgscan_direct - p->pgscan_direct);
+        jb_u64(j, "allocstall", vm.allocstall - p->allocstall);
+        jb_u64(j, "compact_stall", vm.compact_stall - p->compact_stall);
+        jb_u64(j, "thp_fault_fallback", vm.thp_fault_fallback - p->thp_fault_fallback);
+        jb_u64(j, "numa_miss", vm.numa_miss - p->numa_miss);
+        jb_bool(j, "since_boot", !have_prev_vm);
+        prev_vm = vm;
+        have_prev_vm = 1;
+    }
+    jb_end_obj(j);
+
+    struct dp_psi psi;
+    n = dp_read_file("/proc/pressure/memory", iobuf, sizeof iobuf);
+    if (n > 0 && dp_parse_psi(iobuf, (size_t)n, &psi) == 0) {
+        jb_obj(j, "psi");
+        jb_dbl(j, "some_avg10", psi.some_avg10, 2);
+        jb_dbl(j, "some_avg60", psi.some_avg60, 2);
+        if (psi.has_full) {
+            jb_dbl(j, "full_avg10", psi.full_avg10, 2);
+            jb_dbl(j, "full_avg60", psi.full_avg60, 2);
+        } else {
+            jb_null(j, "full_avg10");
+            jb_null(j, "full_avg60");
+        }
+        jb_u64(j, "some_total_us", psi.some_total_us);
+        jb_u64(j, "full_total_us", psi.full_total_us);
+        jb_end_obj(j);
+    } else {
+        jb_null(j, "psi");
+    }
+
+    struct dp_cgroup_mem cg;
+    if (dp_read_cgroup_mem(&cg) == 0) {
+        jb_obj(j, "cgroup");
+        jb_u64(j, "version", (uint64_t)cg.version);
+        jb_u64(j, "usage_bytes", cg.usage);
+        if (cg.limit_known)
+            jb_u64(j, "limit_bytes", cg.limit);
+        else
+            jb_null(j, "limit_bytes");
+        jb_end_obj(j);
+    } else {
+        jb_null(j, "cgroup");
+    }
+}
+
+static void put_rss(struct jbuf *j, const struct dp_status *st, int have_st)
+{
+    struct dp_rollup ru;
+    int n = dp_read_file("/proc/self/smaps_rollup", iobuf, sizeof iobuf);
+    if (n <= 0 || dp_parse_rollup(iobuf, (size_t)n, &ru) != 0) {
+        jb_null(j, "rss");
+        return;
+    }
+    jb_obj(j, "rss");
+    jb_u64(j, "total", ru.rss);
+    jb_u64(j, "pss", ru.pss);
+    jb_u64(j, "uss", ru.private_clean + ru.private_dirty);
+    jb_u64(j, "anon", ru.anonymous);
+    if (have_st) {
+        jb_u64(j, "file", st->rss_file);
+        jb_u64(j, "shmem", st->rss_shmem);
+    } else {
+        jb_null(j, "file");
+        jb_null(j, "shmem");
+    }
+    jb_u64(j, "swap", ru.swap);
+    jb_u64(j, "lazyfree", ru.lazyfree);
+    jb_u64(j, "anon_huge", ru.anon_huge);
+    jb_u64(j, "self", dp_mem_resident());
+    jb_end_obj(j);
+}
+
+/* ---- the snapshot ---- */
+
+static void collect_arenas(void)
+{
+    struct dp_arena_info ring[DP_MAX_ARENAS];
+    int n = dp_track_glibc ? dp_glibc_arenas(ring, DP_MAX_ARENAS) : 0;
+    S.narenas = 0;
+    if (!dp_track_glibc)
+        return;
+    if (n == 0) {
+        /* Probe failed: the main arena and the arenas chunks named. */
+        S.arena[0] = (struct arena_out){.info = {.main = 1}, .slot = 0};
+        S.narenas = 1;
+        for (int i = 1; i < S.tot.narenas; i++) {
+            struct arena_out *a = &S.arena[S.narenas];
+            *a = (struct arena_out){.info = {.ar = S.tot.arena[i]}, .slot = i};
+            uintptr_t heap = (uintptr_t)S.tot.arena[i] & ~(DP_HEAP_MAX - 1);
+            struct dp_heap_info hi;
+            if (dp_safe_read(heap, &hi, sizeof hi) == 0 && hi.size <= DP_HEAP_MAX) {
+                a->heap[0] = heap;
+                a->heap_size[0] = hi.size;
+                a->nheaps = 1;
+                a->info.system_mem = hi.size;
+            }
+            S.narenas++;
+        }
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        struct arena_out *a = &S.arena[i];
+        *a = (struct arena_out){.info = ring[i]};
+        a->slot = ring[i].main ? 0 : dp_track_arena_slot(ring[i].ar);
+        if (!ring[i].main)
+            a->nheaps = dp_glibc_arena_heaps(ring[i].top, a->heap, a->heap_size, MAX_HEAPS);
+    }
+    S.narenas = n;
+}
+
+static void take(const char *label)
+{
+    uint64_t t0 = dp_now_ns();
+    struct jbuf jb, *j = &jb;
+    memset(&S, 0, sizeof S);
+    dp_track_sum(&S.tot);
+    collect_arenas();
+    S.nregions = dp_regions_copy(S.region, 1024);
+
+    struct dp_smaps_parser parser;
+    dp_smaps_init(&parser, on_mapping, NULL);
+    dp_read_lines("/proc/self/smaps", iobuf, sizeof iobuf, smaps_line, &parser);
+    dp_smaps_finish(&parser);
+
+    /* Pages of the heaps. */
+    struct page_stats main_ps = {0};
+    uintptr_t brk_base = 0, brk_top = 0;
+    if (S.narenas) {
+        struct arena_out *m = &S.arena[0];
+        brk_base = m->info.base && m->info.system_mem ? m->info.base : S.brk_start;
+        brk_top = m->info.top ? m->info.top + m->info.top_size : S.brk_end;
+        if (!m->info.system_mem)
+            m->info.system_mem = S.brk_end - S.brk_start;
+        if (brk_top > brk_base)
+            scan_pages(brk_base, brk_top, &main_ps);
+        m->resident = main_ps.resident * DP_PAGE;
+        m->pages_live = main_ps.live;
+        m->pages_empty_resident = main_ps.empty_resident;
+        m->pages_sparse = main_ps.sparse;
+        for (int i = 1; i < S.narenas; i++) {
+            struct arena_out *a = &S.arena[i];
+            for (int h = 0; h < a->nheaps; h++) {
+                struct page_stats ps = {0};
+                scan_pages(a->heap[h], a->heap[h] + a->heap_size[h], &ps);
+                a->resident += ps.resident * DP_PAGE;
+                a->pages_live += ps.live;
+                a->pages_empty_resident += ps.empty_resident;
+                a->pages_sparse += ps.sparse;
+            }
+        }
+    }
+
+    /* Tracked allocations: the brk pinner and the top sites. */
+    if (!sites_acc) {
+        sites_acc_n = dp_sites_stack_capacity();
+        sites_acc = dp_mem_map(sites_acc_n * sizeof *sites_acc);
+        if (!sites_acc)
+            sites_acc_n = 0;
+    } else {
+        memset(sites_acc, 0, sites_acc_n * sizeof *sites_acc);
+    }
+    struct tracked_ctx tc = {0};
+    dp_sites_each(on_tracked, &tc);
+
+    write_new_stacks(j);
+
+    struct dp_status st = {0};
+    int n = dp_read_file("/proc/self/status", iobuf, sizeof iobuf);
+    int have_st = n > 0 && dp_parse_status(iobuf, (size_t)n, &st) == 0;
+
+    jb_init(j, line, sizeof line);
+    jb_obj(j, NULL);
+    jb_str(j, "type", "snapshot");
+    jb_u64(j, "seq", ++seq);
+    jb_dbl(j, "t", (double)(t0 - start_ns) / 1e9, 3);
+    jb_dbl(j, "time", dp_wall_s(), 3);
+    jb_str(j, "label", label);
+    put_rss(j, &st, have_st);
+
+    /* Heap totals over glibc-managed memory (or the other allocator's). */
+    int64_t live = 0, chunks = 0;
+    for (int s = 0; s < DP_NSLOTS; s++) {
+        live += S.tot.slot[s].live_bytes;
+        chunks += S.tot.slot[s].live_chunks;
+    }
+    jb_obj(j, "heap");
+    jb_i64(j, "live_bytes", live);
+    jb_i64(j, "live_chunks", chunks);
+    if (dp_track_glibc) {
+        uint64_t sys = (uint64_t)S.tot.slot[DP_SLOT_MMAP].chunk_bytes, res = S.mmap_chunk_rss;
+        for (int i = 0; i < S.narenas; i++) {
+            sys += S.arena[i].info.system_mem;
+            res += S.arena[i].resident;
+        }
+        jb_u64(j, "system_bytes", sys);
+        jb_u64(j, "resident_bytes", res);
+        jb_i64(j, "gap_bytes", (int64_t)res - live);
+    } else {
+        jb_null(j, "system_bytes");
+        jb_null(j, "resident_bytes");
+        jb_null(j, "gap_bytes");
+    }
+    jb_end_obj(j);
+
+    jb_arr(j, "arenas");
+    for (int i = 0; i < S.narenas; i++) {
+        struct arena_out *a = &S.arena[i];
+        const struct dp_slot_totals *t = &S.tot.slot[a->slot];
+        jb_obj(j, NULL);
+        jb_u64(j, "index", (uint64_t)i);
+        jb_bool(j, "main", i == 0);
+        jb_hex(j, "addr", (uintptr_t)a->info.ar);
+        jb_u64(j, "system_bytes", a->info.system_mem);
+        jb_u64(j, "resident_bytes", a->resident);
+        jb_i64(j, "live_bytes", t->live_bytes);
+        jb_i64(j, "live_chunks", t->live_chunks);
+        jb_i64(j, "free_bytes", (int64_t)a->info.system_mem - t->chunk_bytes);
+        jb_u64(j, "heaps", (uint64_t)(i == 0 ? 1 : a->nheaps));
+        jb_u64(j, "anon_huge_bytes", a->anon_huge);
+        jb_u64(j, "top_bytes", a->info.top_size);
+        jb_u64(j, "pages_live", a->pages_live);
+        jb_u64(j, "pages_empty_resident", a->pages_empty_resident);
+        jb_end_obj(j);
+    }
+    jb_end_arr(j);
+
+    jb_obj(j, "mmap_chunks");
+    jb_i64(j, "count", S.tot.slot[DP_SLOT_MMAP].live_chunks);
+    jb_i64(j, "bytes", S.tot.slot[DP_SLOT_MMAP].chunk_bytes);
+    jb_u64(j, "resident_bytes", S.mmap_chunk_rss);
+    jb_end_obj(j);
+
+    jb_obj(j, "large_in_heap");
+    jb_i64(j, "count", S.tot.large_count);
+    jb_i64(j, "bytes", S.tot.large_bytes);
+    jb_u64(j, "threshold", DP_LARGE_CHUNK);
+    jb_end_obj(j);
+
+    /* The brk top and what pins it. */
+    uint64_t pages_live = 0, pages_empty = 0, pages_sparse = 0;
+    for (int i = 0; i < S.narenas; i++) {
+        pages_live += S.arena[i].pages_live;
+        pages_empty += S.arena[i].pages_empty_resident;
+        pages_sparse += S.arena[i].pages_sparse;
+    }
+    if (S.narenas && brk_top > brk_base) {
+        uintptr_t top_live_end = brk_base;
+        int exact = 0;
+        if (main_ps.highest_live) {
+            top_live_end = main_ps.highest_live + DP_PAGE;
+            if (tc.have_pinner && tc.pinner.ptr + tc.pinner.size > main_ps.highest_live &&
+                tc.pinner.ptr < main_ps.highest_live + DP_PAGE + sizeof(size_t)) {
+                top_live_end = tc.pinner.ptr + tc.pinner.size;
+                exact = 1;
+            }
+            if (top_live_end > brk_top)
+                top_live_end = brk_top;
+        }
+        int64_t held = S.tot.slot[0].chunk_bytes;
+        int64_t pinned = (int64_t)(top_live_end - brk_base) - held;
+        jb_obj(j, "brk");
+        jb_hex(j, "base", brk_base);
+        jb_hex(j, "top", brk_top);
+        jb_hex(j, "top_live_end", top_live_end);
+        jb_i64(j, "pinned_bytes", pinned > 0 ? pinned : 0);
+        jb_u64(j, "pinned_resident_bytes",
+               top_live_end > brk_base ? count_empty_resident(brk_base, top_live_end & ~(DP_PAGE - 1)) * DP_PAGE : 0);
+        if (main_ps.highest_live) {
+            jb_obj(j, "pinner");
+            if (exact) {
+                jb_hex(j, "addr", tc.pinner.ptr);
+                jb_u64(j, "size", tc.pinner.size);
+                stack_or_null(j, "stack", tc.pinner.stack);
+            } else {
+                jb_hex(j, "addr", main_ps.highest_live);
+                jb_null(j, "size");
+                jb_null(j, "stack");
+            }
+            jb_bool(j, "exact", exact);
+            jb_end_obj(j);
+        } else {
+            jb_null(j, "pinner");
+        }
+        jb_end_obj(j);
+        jb_obj(j, "pages");
+        jb_u64(j, "live", pages_live);
+        jb_u64(j, "empty_resident", pages_empty);
+        jb_u64(j, "sparse", pages_sparse);
+        jb_end_obj(j);
+    } else {
+        jb_null(j, "brk");
+        jb_null(j, "pages");
+    }
+
+    jb_arr(j, "regions");
+    for (int i = 0; i < S.nregions && i < MAX_OUT_REGIONS; i++) {
+        jb_obj(j, NULL);
+        jb_hex(j, "addr", S.region[i].start);
+        jb_u64(j, "bytes", S.region[i].end - S.region[i].start);
+        jb_u64(j, "resident_bytes", S.region_rss[i]);
+        jb_bool(j, "file", S.region[i].file);
+        stack_or_null(j, "stack", S.region[i].stack);
+        jb_end_obj(j);
+    }
+    jb_end_arr(j);
+    put_class(j);
+
+    /* Top sites by live bytes and by pinned pages. */
+    jb_arr(j, "top_sites");
+    uint32_t chosen[2 * TOP_SITES];
+    int nchosen = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < TOP_SITES; k++) {
+            uint32_t best = 0;
+            uint64_t best_v = 0;
+            for (uint32_t id = 1; id < sites_acc_n && id < dp_sites_stack_count(); id++) {
+                uint64_t v = pass ? sites_acc[id].pinned_pages : sites_acc[id].bytes;
+                int dup = 0;
+                for (int c = 0; c < nchosen; c++)
+                    dup |= chosen[c] == id;
+                if (v > best_v && !dup) {
+                    best = id;
+                    best_v = v;
+                }
+            }
+            if (!best)
+                break;
+            chosen[nchosen++] = best;
+        }
+    for (int c = 0; c < nchosen; c++) {
+        struct site_acc *s = &sites_acc[chosen[c]];
+        jb_obj(j, NULL);
+        jb_u64(j, "stack", chosen[c]);
+        jb_u64(j, "live_bytes", s->bytes);
+        jb_u64(j, "live_chunks", s->chunks);
+        jb_u64(j, "pinned_pages", s->pinned_pages);
+        jb_i64(j, "arena", s->slot);
+        jb_end_obj(j);
+    }
+    jb_end_arr(j);
+
+    jb_obj(j, "trim");
+    jb_str(j, "mode", dp_opt.trim == DP_TRIM_OFF ? "off" : dp_opt.trim == DP_TRIM_ON ? "on" : "dry-run");
+    if (dp_track_glibc && S.narenas)
+        jb_u64(j, "predicted_bytes", pages_empty * DP_PAGE);
+    else
+        jb_null(j, "predicted_bytes");
+    jb_null(j, "released_bytes");
+    jb_null(j, "duration_ms");
+    jb_str(j, "skipped", dp_opt.trim == DP_TRIM_OFF ? NULL : "not implemented yet");
+    jb_end_obj(j);
+
+    jb_obj(j, "counts");
+    jb_u64(j, "allocs", S.tot.allocs);
+    jb_u64(j, "frees", S.tot.frees);
+    jb_u64(j, "threads_seen", S.tot.threads);
+    jb_u64(j, "stacks", dp_sites_stack_count() - 1);
+    jb_end_obj(j);
+
+    put_system(j);
+
+    jb_obj(j, "process");
+    if (have_st) {
+        jb_u64(j, "threads", st.threads);
+        jb_u64(j, "vm_swap", st.vm_swap);
+        jb_u64(j, "vm_hwm", st.vm_hwm);
+    }
+    int fds = dp_count_fds();
+    if (fds >= 0)
+        jb_u64(j, "fds", (uint64_t)fds);
+    else
+        jb_null(j, "fds");
+    jb_end_obj(j);
+
+    uint64_t t1 = dp_now_ns();
+    jb_u64(j, "duration_us", (t1 - t0) / 1000);
+    jb_u64(j, "hold_us", dp_sites_take_hold_ns() / 1000);
+    jb_end_obj(j);
+    write_line(j);
+}
+
+static void lock(void)
+{
+    while (__atomic_exchange_n(&snapshot_lock, 1, __ATOMIC_ACQUIRE))
+        usleep(100);
+}
+
+static void unlock(void)
+{
+    __atomic_store_n(&snapshot_lock, 0, __ATOMIC_RELEASE);
+}
+
+void dp_snapshot_take(const char *label)
+{
+    if (!dp_report_is_open())
+        return;
+    int saved = errno;
+    dp_in_hook++;
+    lock();
+    take(label ? label : "request");
+    unlock();
+    dp_in_hook--;
+    errno = saved;
+}
+
+void dp_snapshot_header(void)
+{
+    struct jbuf jb, *j = &jb;
+    char buf[4096], opts[1400];
+    start_ns = dp_now_ns();
+    start_wall = dp_wall_s();
+    jb_init(j, line, sizeof line);
+    jb_obj(j, NULL);
+    jb_str(j, "type", "header");
+    jb_str(j, "format", "drainprof/1");
+    jb_u64(j, "pid", (uint64_t)getpid());
+    jb_u64(j, "ppid", (uint64_t)getppid());
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = 0;
+    jb_str(j, "exe", buf);
+    jb_arr(j, "cmdline");
+    int len = dp_read_file("/proc/self/cmdline", iobuf, sizeof iobuf);
+    for (int i = 0; i < len;) {
+        size_t k = strnlen(iobuf + i, (size_t)(len - i));
+        jb_strn(j, NULL, iobuf + i, k);
+        i += (int)k + 1;
+    }
+    jb_end_arr(j);
+    len = dp_read_file("/proc/self/comm", buf, sizeof buf);
+    jb_strn(j, "comm", buf, len > 0 && buf[len - 1] == '\n' ? (size_t)len - 1 : (size_t)(len > 0 ? len : 0));
+    jb_dbl(j, "start_time", start_wall, 3);
+    struct utsname u;
+    jb_str(j, "hostname", uname(&u) == 0 ? u.nodename : NULL);
+    jb_u64(j, "page_size", (uint64_t)sysconf(_SC_PAGESIZE));
+    jb_u64(j, "nproc", (uint64_t)sysconf(_SC_NPROCESSORS_ONLN));
+    jb_str(j, "allocator", allocator_name);
+    jb_str(j, "glibc_version", gnu_get_libc_version());
+    jb_bool(j, "arena_layout_known", dp_glibc_main_arena() != NULL);
+    dp_options_json(&dp_opt, opts, sizeof opts);
+    jb_raw(j, "options", opts);
+    jb_end_obj(j);
+    write_line(j);
+}
+
+void dp_snapshot_end(void)
+{
+    struct jbuf jb;
+    jb_init(&jb, line, sizeof line);
+    jb_obj(&jb, NULL);
+    jb_str(&jb, "type", "end");
+    jb_dbl(&jb, "t", (double)(dp_now_ns() - start_ns) / 1e9, 3);
+    jb_u64(&jb, "snapshots", seq);
+    jb_end_obj(&jb);
+    write_line(&jb);
+}
+
+void dp_snapshot_exit(void)
+{
+    if (!dp_report_is_open())
+        return;
+    int saved = errno;
+    dp_in_hook++;
+    lock();
+    take("exit");
+    dp_snapshot_end();
+    dp_report_forget();
+    unlock();
+    dp_in_hook--;
+    errno = saved;
+}
+
+void dp_snapshot_fork_prepare(void)
+{
+    lock();
+}
+
+void dp_snapshot_fork_release(int child)
+{
+    if (child) {
+        seq = 0;
+        have_prev_vm = 0;
+        stacks_written = 1;
+        nmodules = 0;
+    }
+    unlock();
+}
