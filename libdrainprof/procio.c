@@ -1,0 +1,215 @@
+/* Readers for /proc and cgroup files. They run inside allocation hooks and in
+ * the sampler thread, so they use plain system calls on caller-provided or
+ * stack buffers (no malloc, no stdio, no opendir) and leave errno as found. */
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int open_ro(const char *path, int flags)
+{
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_CLOEXEC | flags);
+    while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+static ssize_t read_some(int fd, char *buf, size_t n)
+{
+    ssize_t r;
+    do
+        r = read(fd, buf, n);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+int dp_read_file(const char *path, char *buf, size_t cap)
+{
+    int saved = errno, fd;
+    size_t have = 0;
+    ssize_t r = 0;
+    if (cap == 0)
+        return -1;
+    if (cap > INT_MAX)
+        cap = INT_MAX;
+    fd = open_ro(path, 0);
+    if (fd < 0) {
+        errno = saved;
+        return -1;
+    }
+    /* /proc files arrive a page or a record at a time: read until EOF. */
+    while (have < cap - 1 && (r = read_some(fd, buf + have, cap - 1 - have)) > 0)
+        have += (size_t)r;
+    close(fd);
+    errno = saved;
+    if (r < 0)
+        return -1;
+    buf[have] = 0;
+    return (int)have;
+}
+
+int dp_read_lines(const char *path, char *buf, size_t cap,
+                  void (*line_fn)(const char *line, size_t len, void *ctx), void *ctx)
+{
+    int saved = errno, fd, rc = 0, skipping = 0;
+    size_t have = 0;
+    if (cap < 2)
+        return -1;
+    fd = open_ro(path, 0);
+    if (fd < 0) {
+        errno = saved;
+        return -1;
+    }
+    for (;;) {
+        /* One byte stays free for the NUL after a last line without '\n'. */
+        ssize_t r = read_some(fd, buf + have, cap - 1 - have);
+        size_t fill, pos = 0;
+        char *nl;
+        if (r <= 0) {
+            rc = r < 0 ? -1 : 0;
+            break;
+        }
+        fill = have + (size_t)r;
+        while (pos < fill && (nl = memchr(buf + pos, '\n', fill - pos)) != NULL) {
+            if (skipping) {
+                skipping = 0;
+            } else {
+                *nl = 0;
+                line_fn(buf + pos, (size_t)(nl - (buf + pos)), ctx);
+            }
+            pos = (size_t)(nl - buf) + 1;
+        }
+        if (skipping) {
+            /* Still inside an over-long line: drop what was read of it. */
+            have = 0;
+            continue;
+        }
+        have = fill - pos;
+        memmove(buf, buf + pos, have);
+        if (have == cap - 1) {
+            skipping = 1;
+            have = 0;
+        }
+    }
+    if (rc == 0 && have > 0 && !skipping) {
+        buf[have] = 0;
+        line_fn(buf, have, ctx);
+    }
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* ---- fds ---- */
+
+struct dirent64_raw {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+int dp_count_fds(void)
+{
+    char buf[4096] __attribute__((aligned(8)));
+    int saved = errno, fd, count = 0;
+    long n;
+    fd = open_ro("/proc/self/fd", O_DIRECTORY);
+    if (fd < 0) {
+        errno = saved;
+        return -1;
+    }
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+        long off = 0;
+        while (off < n) {
+            const struct dirent64_raw *d = (const void *)(buf + off);
+            if (d->d_name[0] != '.')
+                count++;
+            off += d->d_reclen;
+        }
+    }
+    close(fd);
+    errno = saved;
+    if (n < 0)
+        return -1;
+    /* Leave out the descriptor opened to count. */
+    return count - 1;
+}
+
+/* ---- cgroup memory ---- */
+
+/* dst = a b c, or -1 when it does not fit. */
+static int join3(char *dst, size_t cap, const char *a, const char *b, const char *c)
+{
+    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+    if (la + lb + lc >= cap)
+        return -1;
+    memcpy(dst, a, la);
+    memcpy(dst + la, b, lb);
+    memcpy(dst + la + lb, c, lc + 1);
+    return 0;
+}
+
+static int read_value(const char *dir, const char *cg, const char *file, uint64_t *v, int *is_max)
+{
+    char path[4096 + 64], buf[64];
+    int n;
+    if (join3(path, sizeof path, dir, cg, file))
+        return -1;
+    n = dp_read_file(path, buf, sizeof buf);
+    if (n <= 0)
+        return -1;
+    return dp_parse_u64_or_max(buf, (size_t)n, v, is_max);
+}
+
+/* v1's "no limit" is PAGE_COUNTER_MAX pages, just under 2^63; anything at or
+ * above 2^62 bytes is no limit in practice. */
+#define DP_V1_UNLIMITED (1ULL << 62)
+
+static int try_cgroup(int version, const char *cg, struct dp_cgroup_mem *out)
+{
+    const char *dir = version == 1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
+    uint64_t usage, limit;
+    int is_max;
+    if (read_value(dir, cg, version == 1 ? "/memory.usage_in_bytes" : "/memory.current", &usage,
+                   &is_max) ||
+        is_max)
+        return -1;
+    out->version = version;
+    out->usage = usage;
+    out->limit = 0;
+    out->limit_known = 0;
+    if (read_value(dir, cg, version == 1 ? "/memory.limit_in_bytes" : "/memory.max", &limit,
+                   &is_max) == 0 &&
+        !is_max && !(version == 1 && limit >= DP_V1_UNLIMITED)) {
+        out->limit = limit;
+        out->limit_known = 1;
+    }
+    return 0;
+}
+
+int dp_read_cgroup_mem(struct dp_cgroup_mem *out)
+{
+    char buf[4096], cg[4096];
+    int saved = errno, version = 0, n, rc = -1;
+    n = dp_read_file("/proc/self/cgroup", buf, sizeof buf);
+    if (n > 0 && dp_parse_proc_cgroup(buf, (size_t)n, &version, cg, sizeof cg) == 0) {
+        /* "/" is the root itself, tried below. */
+        if (!(cg[0] == '/' && cg[1] == 0))
+            rc = try_cgroup(version, cg, out);
+    }
+    /* Inside a container the listed path is often not visible, and the mount
+     * shows the container's own cgroup as the root. */
+    if (rc != 0)
+        rc = try_cgroup(version == 2 ? 2 : 1, "", out);
+    if (rc != 0)
+        rc = try_cgroup(version == 2 ? 1 : 2, "", out);
+    errno = saved;
+    return rc;
+}
