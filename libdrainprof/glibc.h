@@ -24,7 +24,7 @@ struct dp_chunk {
 /* Decodes the header of the chunk that user pointer p belongs to. */
 static inline void dp_chunk_decode(const void *p, struct dp_chunk *c)
 {
-    size_t word = ((const size_t *)p)[-1];
+    size_t word = *(const size_t *)((uintptr_t)p - sizeof(size_t));
     c->csize = word & ~(size_t)DP_SIZE_BITS;
     c->mmapped = (word & DP_IS_MMAPPED) != 0;
     c->usable = c->csize - (c->mmapped ? 2 * sizeof(size_t) : sizeof(size_t));

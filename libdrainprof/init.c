@@ -22,6 +22,7 @@
 
 static pthread_key_t thread_key;
 static int started;
+static int report_wanted; /* profiling on and DRAINPROF_DIR usable */
 int dp_child_pending; /* a fork child that has not set up its report yet */
 static char allocator[64];
 
@@ -67,6 +68,33 @@ static void strip_preload(void)
     }
 }
 
+/* The report file is created by the first snapshot, not at start-up: a
+ * process that only execs another program (shell wrappers, env) leaves no
+ * empty report behind. */
+static void open_report(void)
+{
+    char comm[16];
+    extern char *program_invocation_short_name;
+    const char *c = program_invocation_short_name ? program_invocation_short_name : "unknown";
+    size_t n = 0;
+    for (; c[n] && n < sizeof comm - 1; n++)
+        comm[n] = (c[n] == '/' || c[n] == ' ') ? '_' : c[n];
+    comm[n] = 0;
+    if (dp_report_open(dp_opt.dir, comm, getpid()) == 0)
+        dp_snapshot_header();
+    else
+        report_wanted = 0;
+}
+
+static void take_snapshot(const char *label)
+{
+    if (!dp_report_is_open() && __atomic_exchange_n(&report_wanted, 0, __ATOMIC_ACQ_REL)) {
+        report_wanted = 1;
+        open_report();
+    }
+    dp_snapshot_take(label);
+}
+
 static void *sampler(void *unused)
 {
     (void)unused;
@@ -76,7 +104,7 @@ static void *sampler(void *unused)
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
             ;
         ts = (struct timespec){(time_t)iv, (long)((iv - (double)(time_t)iv) * 1e9)};
-        dp_snapshot_take("interval");
+        take_snapshot("interval");
     }
     return NULL;
 }
@@ -100,23 +128,6 @@ static void start_sampler(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-static void open_report(void)
-{
-    char comm[64] = "";
-    int fd_len = 0;
-    {
-        extern char *program_invocation_short_name;
-        const char *c = program_invocation_short_name ? program_invocation_short_name : "unknown";
-        for (; c[fd_len] && fd_len < 15; fd_len++)
-            comm[fd_len] = (c[fd_len] == '/' || c[fd_len] == ' ') ? '_' : c[fd_len];
-        comm[fd_len] = 0;
-    }
-    if (dp_report_open(dp_opt.dir, comm, getpid()) == 0) {
-        dp_snapshot_header();
-        start_sampler();
-    }
-}
-
 static void fork_prepare(void)
 {
     dp_snapshot_fork_prepare();
@@ -135,19 +146,21 @@ static void fork_parent(void)
     dp_snapshot_fork_release(0);
 }
 
-/* The child gets its own report, but only once it allocates or exits: a
- * child that just execs (most of them) costs nothing. */
+/* The child gets its own report (its first snapshot creates it) and its
+ * own sampler, started on its first allocation or at exit: a child that
+ * just execs (most of them) costs nothing. */
 static void fork_child(void)
 {
     dp_mem_fork_release();
     dp_track_fork_release();
     dp_sites_fork_release();
     dp_regions_fork_release();
-    int had_report = dp_report_is_open();
     dp_report_forget();
     dp_snapshot_fork_release(1);
-    if (had_report)
+    if (dp_opt.enabled && dp_report_check_dir(dp_opt.dir) == 0) {
+        report_wanted = 1;
         __atomic_store_n(&dp_child_pending, 1, __ATOMIC_RELEASE);
+    }
 }
 
 void dp_child_start(void)
@@ -155,13 +168,18 @@ void dp_child_start(void)
     if (!__atomic_exchange_n(&dp_child_pending, 0, __ATOMIC_ACQ_REL))
         return;
     dp_in_hook++;
-    open_report();
+    start_sampler();
     dp_in_hook--;
 }
 
 static void at_exit(void)
 {
-    dp_child_start();
+    __atomic_store_n(&dp_child_pending, 0, __ATOMIC_RELAXED);
+    if (!dp_report_is_open() && report_wanted) {
+        dp_in_hook++;
+        open_report();
+        dp_in_hook--;
+    }
     dp_snapshot_exit();
 }
 
@@ -183,8 +201,11 @@ __attribute__((constructor(101))) static void dp_init(void)
     if (dp_opt.enabled) {
         if (!dp_opt.dir[0] && !getcwd(dp_opt.dir, sizeof dp_opt.dir))
             dp_opt.dir[0] = 0;
-        open_report();
-        atexit(at_exit);
+        if (dp_report_check_dir(dp_opt.dir) == 0) {
+            report_wanted = 1;
+            start_sampler();
+            atexit(at_exit);
+        }
     }
     dp_in_hook--;
     errno = saved;
@@ -204,5 +225,9 @@ DP_EXPORT void drainprof_snapshot(const char *label)
         return;
     dp_child_start();
     snprintf(copy, sizeof copy, "%s", label ? label : "request");
-    dp_snapshot_take(copy);
+    int saved = errno;
+    dp_in_hook++;
+    take_snapshot(copy);
+    dp_in_hook--;
+    errno = saved;
 }

@@ -13,17 +13,26 @@ static char path[1024];
 static dev_t dev;
 static ino_t ino;
 
+int dp_report_check_dir(const char *dir)
+{
+    int saved = errno, rc = 0;
+    struct stat st;
+    const char *d = dir[0] ? dir : ".";
+    errno = 0;
+    if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode) || access(d, W_OK | X_OK) != 0) {
+        dp_warn("libdrainprof: DRAINPROF_DIR=\"%s\" is not a usable directory (%s); no report is written", d,
+                strerror(errno ? errno : ENOTDIR));
+        rc = -1;
+    }
+    errno = saved;
+    return rc;
+}
+
 int dp_report_open(const char *dir, const char *comm, int pid)
 {
     int saved = errno;
     struct stat st;
     const char *d = dir[0] ? dir : ".";
-    if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        dp_warn("libdrainprof: DRAINPROF_DIR=\"%s\" is not a usable directory (%s); no report is written", d,
-                strerror(errno ? errno : ENOTDIR));
-        errno = saved;
-        return -1;
-    }
     for (int n = 0; n < 100; n++) {
         char suffix[16] = "";
         if (n)

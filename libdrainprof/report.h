@@ -4,6 +4,9 @@
 #define DP_REPORT_H
 #include <stddef.h>
 
+/* Is dir a writable directory? Returns 0, or -1 after one warning naming
+ * DRAINPROF_DIR. */
+int dp_report_check_dir(const char *dir);
 /* Creates dir/drainprof.<comm>.<pid>[.N].jsonl (O_EXCL, O_NOFOLLOW, 0600).
  * Returns 0, or -1 after one warning naming DRAINPROF_DIR. */
 int dp_report_open(const char *dir, const char *comm, int pid);

@@ -49,9 +49,9 @@ PY
   echo "ok $name (exit $rc, $(wc -c < "prof.$name.out") bytes of output, $n report(s))"
 }
 
-run python3 python3 script.py
+run python3 /usr/bin/python3 script.py
 run sqlite3 sqlite3 :memory: ".read work.sql"
 run perl perl -e 'my %h; $h{$_} = "v" x ($_ % 100) for 1..50000; my @k = sort keys %h; print scalar(@k), "\n"; exit 5'
 run git git -C repo log --stat --format=%s
-run pipeline sh -c 'seq 1 20000 | sort -r | (python3 -c "import sys; print(sum(int(l) for l in sys.stdin))"; echo sub) | cat; (echo a; sleep 0.3; echo b) | tr a-z A-Z'
-run forks sh -c 'for i in 1 2 3 4; do (echo child $i; exit $i) & done; wait; echo done'
+run pipeline sh -c 'seq 1 20000 | sort -r | (/usr/bin/python3 -c "import sys; print(sum(int(l) for l in sys.stdin))"; echo sub) | cat; (echo a; sleep 0.3; echo b) | tr a-z A-Z'
+run forks sh -c '{ for i in 1 2 3 4; do (echo child $i; exit $i) & done; wait; echo done; } | sort; exit 4'
