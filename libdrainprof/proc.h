@@ -130,6 +130,9 @@ struct dp_cgroup_mem {
  * else v2), falling back to the cgroup root visible here (a container's own
  * cgroup). Returns -1 when nothing is readable. */
 DP_HIDDEN int dp_read_cgroup_mem(struct dp_cgroup_mem *out);
+/* The same with another /proc/self/cgroup and /sys/fs/cgroup (for tests). */
+DP_HIDDEN int dp_read_cgroup_mem_at(const char *proc_cgroup, const char *sysfs,
+                                    struct dp_cgroup_mem *out);
 
 /* Open file descriptors of this process (not counting the one used to
  * count them), or -1. */

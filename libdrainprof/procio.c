@@ -144,23 +144,28 @@ int dp_count_fds(void)
 
 /* ---- cgroup memory ---- */
 
-/* dst = a b c, or -1 when it does not fit. */
-static int join3(char *dst, size_t cap, const char *a, const char *b, const char *c)
+/* dst = a b c d, or -1 when it does not fit. */
+static int join4(char *dst, size_t cap, const char *a, const char *b, const char *c, const char *d)
 {
-    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-    if (la + lb + lc >= cap)
-        return -1;
-    memcpy(dst, a, la);
-    memcpy(dst + la, b, lb);
-    memcpy(dst + la + lb, c, lc + 1);
+    const char *part[4] = {a, b, c, d};
+    size_t n = 0, i, l;
+    for (i = 0; i < 4; i++) {
+        l = strlen(part[i]);
+        if (n + l >= cap)
+            return -1;
+        memcpy(dst + n, part[i], l);
+        n += l;
+    }
+    dst[n] = 0;
     return 0;
 }
 
-static int read_value(const char *dir, const char *cg, const char *file, uint64_t *v, int *is_max)
+static int read_value(const char *sysfs, const char *sub, const char *cg, const char *file,
+                      uint64_t *v, int *is_max)
 {
-    char path[4096 + 64], buf[64];
+    char path[4096 + 256], buf[64];
     int n;
-    if (join3(path, sizeof path, dir, cg, file))
+    if (join4(path, sizeof path, sysfs, sub, cg, file))
         return -1;
     n = dp_read_file(path, buf, sizeof buf);
     if (n <= 0)
@@ -172,21 +177,21 @@ static int read_value(const char *dir, const char *cg, const char *file, uint64_
  * above 2^62 bytes is no limit in practice. */
 #define DP_V1_UNLIMITED (1ULL << 62)
 
-static int try_cgroup(int version, const char *cg, struct dp_cgroup_mem *out)
+static int try_cgroup(const char *sysfs, int version, const char *cg, struct dp_cgroup_mem *out)
 {
-    const char *dir = version == 1 ? "/sys/fs/cgroup/memory" : "/sys/fs/cgroup";
+    const char *sub = version == 1 ? "/memory" : "";
     uint64_t usage, limit;
     int is_max;
-    if (read_value(dir, cg, version == 1 ? "/memory.usage_in_bytes" : "/memory.current", &usage,
-                   &is_max) ||
+    if (read_value(sysfs, sub, cg, version == 1 ? "/memory.usage_in_bytes" : "/memory.current",
+                   &usage, &is_max) ||
         is_max)
         return -1;
     out->version = version;
     out->usage = usage;
     out->limit = 0;
     out->limit_known = 0;
-    if (read_value(dir, cg, version == 1 ? "/memory.limit_in_bytes" : "/memory.max", &limit,
-                   &is_max) == 0 &&
+    if (read_value(sysfs, sub, cg, version == 1 ? "/memory.limit_in_bytes" : "/memory.max",
+                   &limit, &is_max) == 0 &&
         !is_max && !(version == 1 && limit >= DP_V1_UNLIMITED)) {
         out->limit = limit;
         out->limit_known = 1;
@@ -194,22 +199,27 @@ static int try_cgroup(int version, const char *cg, struct dp_cgroup_mem *out)
     return 0;
 }
 
-int dp_read_cgroup_mem(struct dp_cgroup_mem *out)
+int dp_read_cgroup_mem_at(const char *proc_cgroup, const char *sysfs, struct dp_cgroup_mem *out)
 {
     char buf[4096], cg[4096];
     int saved = errno, version = 0, n, rc = -1;
-    n = dp_read_file("/proc/self/cgroup", buf, sizeof buf);
+    n = dp_read_file(proc_cgroup, buf, sizeof buf);
     if (n > 0 && dp_parse_proc_cgroup(buf, (size_t)n, &version, cg, sizeof cg) == 0) {
         /* "/" is the root itself, tried below. */
         if (!(cg[0] == '/' && cg[1] == 0))
-            rc = try_cgroup(version, cg, out);
+            rc = try_cgroup(sysfs, version, cg, out);
     }
     /* Inside a container the listed path is often not visible, and the mount
      * shows the container's own cgroup as the root. */
     if (rc != 0)
-        rc = try_cgroup(version == 2 ? 2 : 1, "", out);
+        rc = try_cgroup(sysfs, version == 2 ? 2 : 1, "", out);
     if (rc != 0)
-        rc = try_cgroup(version == 2 ? 1 : 2, "", out);
+        rc = try_cgroup(sysfs, version == 2 ? 1 : 2, "", out);
     errno = saved;
     return rc;
+}
+
+int dp_read_cgroup_mem(struct dp_cgroup_mem *out)
+{
+    return dp_read_cgroup_mem_at("/proc/self/cgroup", "/sys/fs/cgroup", out);
 }
