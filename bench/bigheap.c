@@ -1,0 +1,236 @@
+/* bigheap: what a snapshot of a large, fragmented heap costs the program.
+ *
+ * Builds a heap of SIZE MiB (default 1024) from chunks of 1 .. 64 KiB, frees
+ * a random 40% of them, then starts W worker threads that keep calling
+ * malloc/free and time every call. The main thread then
+ *   1. lets the workers warm up,
+ *   2. calls drainprof_snapshot("bench") K times, 100 ms apart, timing each
+ *      call (the "snapshot window"),
+ *   3. waits as long again without snapshots (the "control window").
+ * The worst single malloc/free latency in each window tells how long a
+ * snapshot stalls the allocating threads, beyond the scheduler's own noise.
+ * Without libdrainprof the snapshot call is absent and only the control
+ * figures mean anything.
+ *
+ *   bigheap [-m MIB] [-w WORKERS] [-k SNAPSHOTS]
+ *
+ * Output: key=value lines (see the end of main). */
+#include "drainprof.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { PH_WARMUP, PH_SNAP, PH_CONTROL, PH_STOP, NPHASES };
+/* Latency histogram bounds in microseconds; the last bucket is >= 1 ms. */
+static const double bounds_us[] = {1, 10, 100, 1000};
+#define NBUCKETS 5
+
+static _Atomic int phase;
+
+struct worker {
+    pthread_t tid;
+    uint64_t seed;
+    double max_us[NPHASES];
+    uint64_t hist[NPHASES][NBUCKETS];
+    uint64_t calls[NPHASES];
+};
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static void record(struct worker *w, int ph, double us)
+{
+    int b = 0;
+    while (b < NBUCKETS - 1 && us >= bounds_us[b])
+        b++;
+    w->hist[ph][b]++;
+    w->calls[ph]++;
+    if (us > w->max_us[ph])
+        w->max_us[ph] = us;
+}
+
+static void *work(void *arg)
+{
+    enum { SET = 256 };
+    struct worker *w = arg;
+    void *set[SET] = {0};
+    int ph;
+    while ((ph = atomic_load_explicit(&phase, memory_order_relaxed)) != PH_STOP) {
+        uint64_t r = next_rand(&w->seed);
+        void **slot = &set[r % SET];
+        size_t n = 16 + (r >> 16) % 4081;
+        double t0 = now_us();
+        free(*slot);
+        double t1 = now_us();
+        *slot = malloc(n);
+        double t2 = now_us();
+        if (!*slot)
+            abort();
+        *(volatile char *)*slot = 1;
+        record(w, ph, t1 - t0);
+        record(w, ph, t2 - t1);
+    }
+    for (int i = 0; i < SET; i++)
+        free(set[i]);
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void sleep_ms(double ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)((ms - (time_t)(ms / 1000) * 1000) * 1e6)};
+    while (nanosleep(&ts, &ts))
+        ;
+}
+
+int main(int argc, char **argv)
+{
+    long mib = 1024;
+    long nproc = sysconf(_SC_NPROCESSORS_ONLN);
+    int workers = nproc > 1 ? (int)nproc - 1 : 1;
+    int snaps = 5;
+    int opt;
+    while ((opt = getopt(argc, argv, "m:w:k:")) != -1) {
+        switch (opt) {
+        case 'm':
+            mib = atol(optarg);
+            break;
+        case 'w':
+            workers = atoi(optarg);
+            break;
+        case 'k':
+            snaps = atoi(optarg);
+            break;
+        default:
+            fprintf(stderr, "usage: bigheap [-m MIB] [-w WORKERS] [-k SNAPSHOTS]\n");
+            return 2;
+        }
+    }
+    if (mib < 1 || workers < 1 || workers > 64 || snaps < 1 || snaps > 1000)
+        return 2;
+
+    /* Build: chunks of 1 .. 64 KiB (below the mmap threshold, so all of it
+     * is heap), written whole so the heap is resident. */
+    size_t target = (size_t)mib << 20, total = 0, count = 0, cap = 1024;
+    void **chunks = malloc(cap * sizeof *chunks);
+    uint64_t seed = 0x853c49e6748fea9bull;
+    double b0 = now_us();
+    while (chunks && total < target) {
+        if (count == cap) {
+            cap *= 2;
+            void **c = realloc(chunks, cap * sizeof *chunks);
+            if (!c)
+                abort();
+            chunks = c;
+        }
+        size_t n = 1024 + next_rand(&seed) % (63 * 1024 + 1);
+        chunks[count] = malloc(n);
+        if (!chunks[count])
+            abort();
+        memset(chunks[count], (int)count, n);
+        total += n;
+        count++;
+    }
+    if (!chunks)
+        abort();
+    size_t freed = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (next_rand(&seed) % 10 < 4) {
+            free(chunks[i]);
+            chunks[i] = NULL;
+            freed++;
+        }
+    }
+    double build_ms = (now_us() - b0) / 1000;
+
+    struct worker *w = calloc(workers, sizeof *w);
+    if (!w)
+        abort();
+    for (int i = 0; i < workers; i++) {
+        w[i].seed = 0x9e3779b97f4a7c15ull * (i + 1);
+        if (pthread_create(&w[i].tid, NULL, work, &w[i]))
+            abort();
+    }
+    sleep_ms(300);
+
+    int have = drainprof_snapshot != NULL;
+    double snap_ms[1000];
+    double s0 = now_us();
+    atomic_store(&phase, PH_SNAP);
+    for (int k = 0; k < snaps; k++) {
+        if (k)
+            sleep_ms(100);
+        double t0 = now_us();
+        DRAINPROF_SNAPSHOT("bench");
+        snap_ms[k] = (now_us() - t0) / 1000;
+    }
+    sleep_ms(50); /* a stall that began inside the last call still counts */
+    double window_ms = (now_us() - s0) / 1000;
+    atomic_store(&phase, PH_CONTROL);
+    sleep_ms(window_ms);
+    atomic_store(&phase, PH_STOP);
+
+    for (int i = 0; i < workers; i++)
+        pthread_join(w[i].tid, NULL);
+
+    printf("heap_mib=%ld chunks=%zu freed=%zu build_ms=%.1f workers=%d\n", mib, count, freed,
+           build_ms, workers);
+    printf("profiler=%s snapshots=%d window_ms=%.1f\n", have ? "present" : "absent", snaps,
+           window_ms);
+    if (have) {
+        printf("snapshot_ms=");
+        for (int k = 0; k < snaps; k++)
+            printf("%s%.3f", k ? "," : "", snap_ms[k]);
+        qsort(snap_ms, snaps, sizeof *snap_ms, cmp_double);
+        double med = snaps % 2 ? snap_ms[snaps / 2]
+                               : (snap_ms[snaps / 2 - 1] + snap_ms[snaps / 2]) / 2;
+        printf("\nsnapshot_ms_median=%.3f snapshot_ms_max=%.3f\n", med, snap_ms[snaps - 1]);
+    }
+    static const char *names[] = {"warmup", "snap", "control"};
+    for (int ph = PH_SNAP; ph <= PH_CONTROL; ph++) {
+        double mx = 0;
+        uint64_t calls = 0, hist[NBUCKETS] = {0};
+        for (int i = 0; i < workers; i++) {
+            if (w[i].max_us[ph] > mx)
+                mx = w[i].max_us[ph];
+            calls += w[i].calls[ph];
+            for (int b = 0; b < NBUCKETS; b++)
+                hist[b] += w[i].hist[ph][b];
+        }
+        printf("%s_max_us=%.1f %s_calls=%llu %s_hist=lt1us:%llu,lt10us:%llu,lt100us:%llu,"
+               "lt1ms:%llu,ge1ms:%llu\n",
+               names[ph], mx, names[ph], (unsigned long long)calls, names[ph],
+               (unsigned long long)hist[0], (unsigned long long)hist[1],
+               (unsigned long long)hist[2], (unsigned long long)hist[3],
+               (unsigned long long)hist[4]);
+    }
+    for (size_t i = 0; i < count; i++)
+        free(chunks[i]);
+    free(chunks);
+    free(w);
+    return 0;
+}

@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""`make bench`: overhead of libdrainprof against no tool, the empty
+interposer and heaptrack, plus the cost of a snapshot of a 1 GiB heap.
+
+Every workload runs under every configuration, round-robin, BENCH_RUNS times
+(default 5); the figure per configuration is the median. Each run is measured
+by bench/measure (fork/exec + wait4). A configuration whose runs fail is
+reported as FAILED; a missed target is reported, never an error exit.
+
+Environment: BENCH_RUNS (runs per configuration), BENCH_ONLY (comma-separated
+workload names), BENCH_CONFIGS (comma-separated configuration names),
+BENCH_TIMEOUT (seconds per run, default 120), BENCH_HEAP_MIB (bigheap size,
+default 1024), BENCH_SKIP=bigheap (leave out the snapshot-cost run).
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MIB = 1 << 20
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+def real_python():
+    # The system interpreter, not a version-manager shim script that would
+    # add a shell and a second process to every measured run.
+    for p in ("/usr/bin/python3", sys.executable):
+        if p and os.access(p, os.X_OK):
+            return p
+    return "python3"
+
+
+def workloads(b):
+    bench = os.path.join(b, "bench")
+    return [
+        ("churn-2t", [os.path.join(bench, "churn"), "-t", "2", "-n", "16000000"]),
+        ("churn-4t", [os.path.join(bench, "churn"), "-t", "4", "-n", "16000000"]),
+        ("prodcons", [os.path.join(bench, "prodcons"), "-p", "2", "-n", "5000000"]),
+        ("python", [real_python(), os.path.join(ROOT, "bench", "workload.py")]),
+        ("sqlite", ["sqlite3", ":memory:", ".read " + os.path.join(ROOT, "bench", "workload.sql")]),
+    ]
+
+
+CONFIGS = ["plain", "empty", "off", "sample", "all", "heaptrack"]
+
+
+class Runner:
+    def __init__(self, build, tmp, timeout):
+        self.b = os.path.join(ROOT, build)
+        self.measure = os.path.join(self.b, "bench", "measure")
+        self.lib = os.path.join(self.b, "libdrainprof.so")
+        self.empty = os.path.join(self.b, "bench", "libempty.so")
+        self.heaptrack = shutil.which("heaptrack")
+        self.tmp = tmp
+        self.timeout = timeout
+        self.logdir = os.path.join(self.b, "bench", "logs")
+        os.makedirs(self.logdir, exist_ok=True)
+
+    def available(self, config):
+        """None when the configuration can run, else why not."""
+        if config == "empty" and not os.path.exists(self.empty):
+            return "no " + self.empty
+        if config in ("off", "sample", "all") and not os.path.exists(self.lib):
+            return "no " + self.lib
+        if config == "heaptrack" and not self.heaptrack:
+            return "heaptrack not installed"
+        return None
+
+    def run(self, config, argv, extra_env=()):
+        """Runs argv once under config. Returns a dict of figures; 'ok' is
+        False when the run failed. Drainprof runs also carry the report's
+        largest rss.self and the rss.total of that snapshot."""
+        env = list(extra_env)
+        cmd = list(argv)
+        rdir = None
+        if config == "empty":
+            env.append("LD_PRELOAD=" + self.empty)
+        elif config in ("off", "sample", "all"):
+            rdir = tempfile.mkdtemp(prefix="dp-", dir=self.tmp)
+            env += ["LD_PRELOAD=" + self.lib, "DRAINPROF_DIR=" + rdir,
+                    "DRAINPROF_STACKS=" + config]
+            if not any(e.startswith("DRAINPROF_INTERVAL=") for e in env):
+                env.append("DRAINPROF_INTERVAL=1")
+        elif config == "heaptrack":
+            rdir = tempfile.mkdtemp(prefix="ht-", dir=self.tmp)
+            cmd = [self.heaptrack, "-o", os.path.join(rdir, "ht")] + cmd
+        out = os.path.join(self.tmp, "run.log")
+        m = [self.measure, "-o", out, "-t", str(self.timeout)]
+        for e in env:
+            m += ["-e", e]
+        p = subprocess.run(m + ["--"] + cmd, stdout=subprocess.PIPE, text=True)
+        r = {"ok": False, "status": None, "signal": None, "timeout": None}
+        if p.returncode == 0 and p.stdout.strip():
+            for kv in p.stdout.split():
+                k, _, v = kv.partition("=")
+                r[k] = float(v) if k in ("wall", "user", "sys") else int(v)
+            r["cpu"] = r["user"] + r["sys"]
+            r["ok"] = r["status"] == 0 and not r["signal"] and not r["timeout"]
+        if config in ("off", "sample", "all") and r["ok"]:
+            r.update(report_rss(rdir))
+            r["report_ok"] = "self" in r
+        r["log"] = out
+        r["report_dir"] = rdir
+        return r
+
+    def keep_log(self, name, r):
+        dst = os.path.join(self.logdir, name + ".log")
+        shutil.copy(r["log"], dst)
+        return dst
+
+
+def read_report(rdir):
+    """Parsed lines of the single report in rdir (a cut last line skipped)."""
+    files = sorted(glob.glob(os.path.join(rdir or "", "drainprof.*.jsonl")))
+    lines = []
+    for f in files:
+        with open(f, errors="replace") as fh:
+            for line in fh:
+                try:
+                    lines.append(json.loads(line))
+                except ValueError:
+                    pass
+    return lines
+
+
+def report_rss(rdir):
+    best = {}
+    for d in read_report(rdir):
+        if d.get("type") != "snapshot":
+            continue
+        rss = d.get("rss") or {}
+        s, t = rss.get("self"), rss.get("total")
+        if isinstance(s, int) and isinstance(t, int) and s >= best.get("self", -1):
+            best = {"self": s, "total": t}
+    return best
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, spec):
+    return "-" if x is None else format(x, spec)
+
+
+def pct(x):
+    return "-" if x is None else "%+.1f%%" % (100 * x)
+
+
+def overhead(res, w, c, key="wall"):
+    """Median figure of config c over plain's, minus 1 (None when unknown)."""
+    a, p = res[w].get(c), res[w].get("plain")
+    if not a or not p or a[key] is None or p[key] is None:
+        return None
+    return a[key] / p[key] - 1
+
+
+def bench_workloads(runner, names, configs, runs, tsv):
+    wl = [(n, a) for n, a in workloads(runner.b) if n in names]
+    skip = {c: runner.available(c) for c in configs}
+    live = [c for c in configs if not skip[c]]
+    raw = {n: {c: [] for c in live} for n, _ in wl}
+    for n, argv in wl:  # warm the page cache and check each program runs
+        r = runner.run("plain", argv)
+        if not r["ok"]:
+            log("warning: %s fails without any tool: %s" % (n, runner.keep_log(n + "-plain", r)))
+    for i in range(runs):
+        log("round %d/%d" % (i + 1, runs))
+        for n, argv in wl:
+            for c in live:
+                r = runner.run(c, argv)
+                raw[n][c].append(r)
+                tsv.write("\t".join(str(x) for x in (
+                    n, c, i + 1, r.get("wall", ""), r.get("user", ""), r.get("sys", ""),
+                    r.get("cpu", ""), r.get("maxrss_kib", ""), r["status"], r["signal"],
+                    r["timeout"], r.get("self", ""), r.get("total", ""))) + "\n")
+                tsv.flush()
+                if not r["ok"] and not os.path.exists(os.path.join(runner.logdir, n + "-" + c + ".log")):
+                    log("  %s/%s failed (status %s signal %s timeout %s): %s" % (
+                        n, c, r["status"], r["signal"], r["timeout"],
+                        runner.keep_log(n + "-" + c, r)))
+                if r["report_dir"]:
+                    shutil.rmtree(r["report_dir"], ignore_errors=True)
+
+    res = {}
+    for n, _ in wl:
+        res[n] = {}
+        for c in configs:
+            rs = raw[n].get(c, [])
+            good = [r for r in rs if r["ok"]]
+            if skip[c]:
+                res[n][c] = None
+                continue
+            res[n][c] = {
+                "wall": med([r["wall"] for r in good]),
+                "cpu": med([r["cpu"] for r in good]),
+                "rss": med([r["maxrss_kib"] * 1024 for r in good]),
+                "failed": len(rs) - len(good), "runs": len(rs),
+                "self": [r["self"] for r in good if "self" in r],
+                "total": [r["total"] for r in good if "self" in r],
+            }
+    return wl, skip, res
+
+
+def print_tables(wl, configs, skip, res):
+    for n, argv in wl:
+        log()
+        log("== %s: %s" % (n, " ".join(os.path.basename(a) if i == 0 else a
+                                      for i, a in enumerate(argv))))
+        log("%-10s %9s %8s %9s %8s %9s %8s  %s" % (
+            "config", "wall s", "x plain", "cpu s", "x plain", "RSS MiB", "x plain", "note"))
+        p = res[n].get("plain")
+        for c in configs:
+            r = res[n][c]
+            if r is None:
+                log("%-10s %9s  (%s)" % (c, "n/a", skip[c]))
+                continue
+            if r["wall"] is None:
+                log("%-10s %9s  (all %d runs failed; see build/bench/logs/%s-%s.log)" % (
+                    c, "FAILED", r["runs"], n, c))
+                continue
+
+            def ratio(k):
+                if not p or p[k] is None or not p[k]:
+                    return None
+                return r[k] / p[k]
+            note = "%d of %d runs failed" % (r["failed"], r["runs"]) if r["failed"] else ""
+            log("%-10s %9.3f %8s %9.3f %8s %9.1f %8s  %s" % (
+                c, r["wall"], fmt(ratio("wall"), ".3f"), r["cpu"], fmt(ratio("cpu"), ".3f"),
+                r["rss"] / MIB, fmt(ratio("rss"), ".3f"), note))
+        s, e = res[n].get("sample"), res[n].get("empty")
+        if s and e and s["wall"] and e["wall"]:
+            log("sample vs empty: wall %s, cpu %s" % (
+                pct(s["wall"] / e["wall"] - 1), pct(s["cpu"] / e["cpu"] - 1)))
+        oa, oh = overhead(res, n, "all"), overhead(res, n, "heaptrack")
+        if oa is not None and oh is not None:
+            log("all vs heaptrack overhead: all %s, heaptrack %s, ratio %s" % (
+                pct(oa), pct(oh), fmt(oa / oh if oh > 0 else None, ".3f")))
+
+
+def run_bigheap(runner, mib):
+    """Snapshot cost on a fragmented heap: once without the profiler (the
+    control stalls only), once with it. Returns the parsed figures."""
+    prog = [os.path.join(runner.b, "bench", "bigheap"), "-m", str(mib)]
+    out = {}
+    for config in ("plain", "sample"):
+        if runner.available(config):
+            continue
+        r = runner.run(config, prog, ["DRAINPROF_INTERVAL=0"])
+        kv = {}
+        if r["ok"]:
+            with open(r["log"]) as fh:
+                for line in fh:
+                    for tok in line.split():
+                        k, sep, v = tok.partition("=")
+                        if sep:
+                            kv[k] = v
+        else:
+            kv["failed"] = runner.keep_log("bigheap-" + config, r)
+        snaps = [d for d in read_report(r["report_dir"])
+                 if d.get("type") == "snapshot" and d.get("label") == "bench"]
+        kv["report_snaps"] = snaps
+        kv["maxrss_kib"] = r.get("maxrss_kib")
+        if r["report_dir"]:
+            shutil.rmtree(r["report_dir"], ignore_errors=True)
+        out[config] = kv
+    return out
+
+
+def print_bigheap(big, mib):
+    log()
+    log("== snapshot cost: bigheap -m %d (%d MiB heap of 1..64 KiB chunks, 40%% freed)" % (mib, mib))
+    for config, kv in big.items():
+        if "failed" in kv:
+            log("%s: FAILED (%s)" % (config, kv["failed"]))
+            continue
+        log("%s: %s chunks (%s freed), %s worker(s), window %s ms, peak RSS %.0f MiB" % (
+            config, kv.get("chunks"), kv.get("freed"), kv.get("workers"), kv.get("window_ms"),
+            (kv.get("maxrss_kib") or 0) / 1024))
+        if kv.get("profiler") == "present":
+            log("  snapshot call ms: %s (median %s, max %s)" % (
+                kv.get("snapshot_ms"), kv.get("snapshot_ms_median"), kv.get("snapshot_ms_max")))
+        elif config != "plain":
+            log("  drainprof_snapshot not found: the library did not load")
+        log("  worst malloc/free stall: during snapshots %s us, control window %s us" % (
+            kv.get("snap_max_us"), kv.get("control_max_us")))
+        log("  histogram during snapshots: %s" % kv.get("snap_hist"))
+        log("  histogram control window:   %s" % kv.get("control_hist"))
+        rs = kv["report_snaps"]
+        if rs:
+            log("  report: duration_us %s; hold_us %s" % (
+                ",".join(str(d.get("duration_us")) for d in rs),
+                ",".join(str(d.get("hold_us")) for d in rs)))
+        elif config != "plain":
+            log("  report: no 'bench' snapshot lines found")
+
+
+def verdict(ok, soft=None):
+    if ok is None:
+        return "n/a "
+    if ok:
+        return "PASS"
+    return "MISS" if not soft else "MISS (soft; within hard limit)"
+
+
+def print_targets(res, big):
+    log()
+    log("== targets")
+    for n in ("churn-2t", "churn-4t"):
+        o = overhead(res, n, "sample") if n in res else None
+        ok = None if o is None else o <= 0.05
+        soft = o is not None and o <= 0.10
+        log("%s  sample <= 5%% over plain (hard 10%%) on %s: %s" % (verdict(ok, soft), n, pct(o)))
+    for n in ("churn-2t", "churn-4t"):
+        if n not in res:
+            continue
+        s, e = res[n].get("sample"), res[n].get("empty")
+        d = s["wall"] / e["wall"] - 1 if s and e and s["wall"] and e["wall"] else None
+        log("%s  sample within 3%% of the empty interposer on %s: %s" % (
+            verdict(None if d is None else d <= 0.03), n, pct(d)))
+    for n in res:
+        oa, oh = overhead(res, n, "all"), overhead(res, n, "heaptrack")
+        ok = None if oa is None or oh is None else oa <= oh / 4
+        log("%s  all-mode overhead <= 1/4 of heaptrack's on %s: %s vs %s" % (
+            verdict(ok), n, pct(oa), pct(oh)))
+    for n in ("churn-2t", "churn-4t"):
+        for c in ("sample", "all"):
+            r = res.get(n, {}).get(c)
+            if not r or not r["self"]:
+                log("n/a   self RSS <= 10%% of program + 16 MiB (%s, %s): no rss.self in reports" % (n, c))
+                continue
+            i = max(range(len(r["self"])), key=lambda j: r["self"][j])
+            s, t = r["self"][i], r["total"][i]
+            prog = t - s
+            log("%s  self RSS <= 10%% of program + 16 MiB (%s, %s): self %.1f MiB, program %.1f MiB, "
+                "self/program %.3f" % (verdict(s <= 0.10 * prog + 16 * MIB), n, c, s / MIB,
+                                        prog / MIB, s / prog if prog > 0 else float("nan")))
+    kv = big.get("sample")
+    if not kv or "snapshot_ms_max" not in kv:
+        log("n/a   snapshot of a 1 GiB heap < 50 ms: no snapshot figures")
+        log("n/a   no thread stalled > 1 ms during snapshots: no snapshot figures")
+        return
+    mx = float(kv["snapshot_ms_max"])
+    log("%s  snapshot of a 1 GiB heap < 50 ms: max %.1f ms" % (verdict(mx < 50), mx))
+    st, ct = float(kv["snap_max_us"]), float(kv["control_max_us"])
+    log("%s  no thread stalled > 1 ms during snapshots: worst %.0f us (control window %.0f us)" % (
+        verdict(st <= 1000), st, ct))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    a = ap.parse_args()
+    runs = int(os.environ.get("BENCH_RUNS", "5"))
+    names = [w for w, _ in workloads("")]
+    if os.environ.get("BENCH_ONLY"):
+        names = os.environ["BENCH_ONLY"].split(",")
+    configs = CONFIGS
+    if os.environ.get("BENCH_CONFIGS"):
+        configs = ["plain"] + [c for c in os.environ["BENCH_CONFIGS"].split(",")
+                               if c in CONFIGS and c != "plain"]
+    mib = int(os.environ.get("BENCH_HEAP_MIB", "1024"))
+    tmp = tempfile.mkdtemp(prefix="dp-bench-")
+    try:
+        runner = Runner(a.build, tmp, int(os.environ.get("BENCH_TIMEOUT", "120")))
+        log("bench: %d runs per configuration, configurations: %s" % (runs, ", ".join(configs)))
+        tsv_path = os.path.join(runner.b, "bench", "results.tsv")
+        with open(tsv_path, "w") as tsv:
+            tsv.write("workload\tconfig\trun\twall_s\tuser_s\tsys_s\tcpu_s\tmaxrss_kib\tstatus"
+                      "\tsignal\ttimeout\tself_bytes\ttotal_bytes\n")
+            wl, skip, res = bench_workloads(runner, names, configs, runs, tsv)
+        print_tables(wl, configs, skip, res)
+        big = run_bigheap(runner, mib) if "bigheap" not in os.environ.get("BENCH_SKIP", "") else {}
+        print_bigheap(big, mib)
+        print_targets(res, big)
+        log()
+        log("raw results: %s" % os.path.relpath(tsv_path, ROOT))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
