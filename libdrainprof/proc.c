@@ -114,7 +114,9 @@ int dp_parse_u64_or_max(const char *buf, size_t len, uint64_t *v, int *is_max)
 
 /* ---- lines and "Key: value [kB]" tables ---- */
 
-/* Next line of [*p, end): sets line and its length without '\n'. */
+/* Next line of [*p, end): sets line and its length without '\n'. The kernel
+ * ends every line with '\n', so a last line without one was cut (by a
+ * buffer too small) and could hold a cut number: it is ignored. */
 static int next_line(const char **p, const char *end, const char **line, size_t *len)
 {
     const char *s = *p, *nl;
@@ -122,10 +124,10 @@ static int next_line(const char **p, const char *end, const char **line, size_t 
         return 0;
     nl = memchr(s, '\n', (size_t)(end - s));
     if (!nl)
-        nl = end;
+        return 0;
     *line = s;
     *len = (size_t)(nl - s);
-    *p = nl < end ? nl + 1 : end;
+    *p = nl + 1;
     return 1;
 }
 

@@ -66,7 +66,8 @@ DP_HIDDEN void dp_smaps_line(struct dp_smaps_parser *p, const char *line, size_t
 DP_HIDDEN void dp_smaps_finish(struct dp_smaps_parser *p);
 
 /* ---- whole-file parsers: 0 when at least one known field was found, else -1;
- * fields absent from the file are left 0 ---- */
+ * fields absent from the file are left 0. A last line without '\n' is taken
+ * as cut short and ignored (here and in dp_parse_psi, dp_parse_proc_cgroup) ---- */
 
 struct dp_rollup {
     uint64_t rss, pss, pss_anon, pss_file, pss_shmem, shared_clean, shared_dirty, private_clean,
