@@ -137,20 +137,26 @@ int main(int argc, char **argv)
         return 2;
     }
     struct dpr_report *reps = calloc(files.n ? files.n : 1, sizeof *reps);
-    size_t nrep = 0;
+    size_t nrep = 0, seen_len = 0;
+    char seen[256] = "";
     for (size_t i = 0; !rc && i < files.n; i++) {
         char err[1024];
         if (dpr_parse_file(files.v[i], &reps[nrep], err, sizeof err)) {
             fprintf(stderr, "drainprof-report: %s\n", err);
             dpr_report_free(&reps[nrep]);
             rc = 2;
-        } else if (want_pid && reps[nrep].pid != pid)
+        } else if (want_pid && reps[nrep].pid != pid) {
+            if (seen_len + 24 < sizeof seen)
+                seen_len += reps[nrep].pid == DPR_NA
+                                ? (size_t)snprintf(seen + seen_len, sizeof seen - seen_len, " ?")
+                                : (size_t)snprintf(seen + seen_len, sizeof seen - seen_len, " %" PRId64, reps[nrep].pid);
             dpr_report_free(&reps[nrep]);
+        }
         else
             nrep++;
     }
     if (!rc && !nrep) {
-        fprintf(stderr, "drainprof-report: no report for pid %" PRId64 " among the %zu read\n", pid, files.n);
+        fprintf(stderr, "drainprof-report: no report for pid %" PRId64 " (pids found:%s)\n", pid, seen);
         rc = 2;
     }
     FILE *out = stdout;

@@ -124,7 +124,7 @@ static const struct family {
     {"drainprof_snapshots", "Snapshots in the report.", m_snapshots},
     {"drainprof_duration_seconds", "Seconds the report covers.", m_duration},
     {"drainprof_rss_bytes", "Resident memory of the process by kind, latest snapshot.", m_rss},
-    {"drainprof_heap_live_bytes", "Bytes the program holds in glibc malloc.", m_live},
+    {"drainprof_heap_live_bytes", "Bytes the program holds (allocated and not freed).", m_live},
     {"drainprof_heap_resident_bytes", "Resident bytes of glibc-managed memory.", m_resident},
     {"drainprof_heap_system_bytes", "Bytes glibc obtained from the system.", m_system},
     {"drainprof_heap_gap_bytes", "Resident minus live glibc-managed bytes.", m_gap},

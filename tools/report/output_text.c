@@ -140,7 +140,9 @@ static void process_part(FILE *f, const struct dpr_summary *s)
                     a->main ? "main" : "", B(a->system), B(a->resident), B(a->live), B(a->free_bytes), share);
         }
     }
-    if (l->pinned != DPR_NA) {
+    if (l->pinned == 0)
+        fputs("pinned brk top: nothing pinned\n", f);
+    else if (l->pinned != DPR_NA) {
         fprintf(f, "pinned brk top: %s pinned (%s resident) below a live %s block at 0x%" PRIx64 "\n", B(l->pinned),
                 B(l->pinned_resident), B(l->pinner_size), l->pinner_addr == DPR_NA ? (uint64_t)0 : (uint64_t)l->pinner_addr);
         if (l->pinner_addr != DPR_NA)
@@ -190,6 +192,8 @@ static void findings_part(FILE *f, const struct dpr_summary *s)
     fputs("== Findings ==\n", f);
     if (!s->nfindings)
         fputs("none: nothing above the thresholds (10% of glibc-managed resident memory and 8-16 MiB)\n", f);
+    else if (s->nfindings > 1)
+        fputs("(savings overlap: the same free pages can count under several findings; do not add them up)\n", f);
     for (size_t i = 0; i < s->nfindings; i++) {
         const struct dpr_finding *x = &s->findings[i];
         char b[32];
