@@ -17,6 +17,7 @@
 #define OFF_SYSTEM_MEM 2184
 
 static char *main_arena;
+static uintptr_t tcache_key;
 
 static int ends_with_libc(const char *path)
 {
@@ -73,6 +74,13 @@ int dp_glibc_probe(void *(*real_malloc)(size_t), void (*real_free)(void *))
     real_free(p);
     char *bin = usable ? ((char **)p)[0] : NULL;
     real_free(guard);
+    /* A chunk parked in tcache carries glibc's random tcache_key in its
+     * second word (2.34 and later): learn it from one of ours. */
+    void *small = real_malloc(24);
+    if (small) {
+        real_free(small);
+        tcache_key = ((uintptr_t *)small)[1];
+    }
     if (!bin)
         return -1;
     /* The unsorted bin's fake chunk starts at &av->top. */
@@ -91,6 +99,24 @@ int dp_glibc_probe(void *(*real_malloc)(size_t), void (*real_free)(void *))
 void *dp_glibc_main_arena(void)
 {
     return main_arena;
+}
+
+int dp_glibc_chunk_in_use(uintptr_t ptr)
+{
+    uintptr_t hdr[2], next;
+    if (dp_safe_read(ptr - 2 * sizeof(size_t), hdr, sizeof hdr))
+        return 0;
+    size_t csize = hdr[1] & ~(uintptr_t)DP_SIZE_BITS;
+    if (hdr[1] & DP_IS_MMAPPED)
+        return 1;
+    if (dp_safe_read(ptr - 2 * sizeof(size_t) + csize + sizeof(size_t), &next, sizeof next) ||
+        !(next & DP_PREV_INUSE))
+        return 0; /* free in a bin, or merged */
+    uintptr_t key;
+    if (tcache_key && csize <= 1040 && dp_safe_read(ptr + sizeof(size_t), &key, sizeof key) == 0 &&
+        key == tcache_key)
+        return 0; /* parked in a tcache */
+    return 1;
 }
 
 uintptr_t *dp_glibc_main_top(void)

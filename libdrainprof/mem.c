@@ -2,6 +2,7 @@
 #include "dp.h"
 
 #include <errno.h>
+#include <link.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -21,6 +22,36 @@ static void *raw_mmap(size_t size, int flags)
     return r < 0 && r > -4096 ? NULL : (void *)r;
 }
 
+static void remember(uintptr_t start, uintptr_t end)
+{
+    unsigned i = __atomic_fetch_add(&own_count, 1, __ATOMIC_ACQ_REL);
+    if (i < DP_MAX_OWN) {
+        own[i].start = start;
+        __atomic_store_n(&own[i].end, end, __ATOMIC_RELEASE);
+    }
+}
+
+static int find_own_data(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t here = (uintptr_t)data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || here < lo || here >= lo + ph->p_memsz)
+            continue;
+        /* Our writable segment: .data, .bss and our static buffers. */
+        remember(lo & ~(uintptr_t)4095, (lo + ph->p_memsz + 4095) & ~(uintptr_t)4095);
+        return 1;
+    }
+    return 0;
+}
+
+void dp_mem_register_self(void)
+{
+    dl_iterate_phdr(find_own_data, (void *)&own_count);
+}
+
 void *dp_mem_map(size_t size)
 {
     int saved = errno;
@@ -29,11 +60,7 @@ void *dp_mem_map(size_t size)
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     void *p = raw_mmap(size, flags);
     if (p) {
-        unsigned i = __atomic_fetch_add(&own_count, 1, __ATOMIC_ACQ_REL);
-        if (i < DP_MAX_OWN) {
-            own[i].start = (uintptr_t)p;
-            __atomic_store_n(&own[i].end, (uintptr_t)p + size, __ATOMIC_RELEASE);
-        }
+        remember((uintptr_t)p, (uintptr_t)p + size);
         __atomic_fetch_add(&own_bytes, size, __ATOMIC_RELAXED);
     }
     errno = saved;

@@ -13,6 +13,10 @@
 void *dp_mem_map(size_t size);
 void dp_mem_unmap(void *p, size_t size);
 
+/* Adds the library's own writable segment (its static buffers) to the
+ * list, so snapshots count it as the profiler's. */
+void dp_mem_register_self(void);
+
 /* Is [start, end) one of ours (overlaps any of our mappings)? */
 int dp_mem_is_own(uintptr_t start, uintptr_t end);
 

@@ -57,8 +57,18 @@ uint32_t dp_pages_update(uintptr_t start, size_t len, int sign)
     if (first == last)
         return add_page(first, (uint32_t)len, sign);
     uint32_t old = add_page(first, (uint32_t)(((first + 1) << DP_PAGE_SHIFT) - start), sign);
-    for (uintptr_t p = first + 1; p < last; p++)
-        add_page(p, (uint32_t)DP_PAGE, sign);
+    /* Pages wholly inside the range belong to this chunk alone (no other
+     * chunk starts or ends there), so plain stores replace locked adds. */
+    uint32_t value = sign > 0 ? (uint32_t)DP_PAGE : 0;
+    for (uintptr_t p = first + 1; p < last;) {
+        uint32_t *s = span(p << DP_PAGE_SHIFT, sign > 0);
+        uintptr_t span_end = (p | (span_pages - 1)) + 1;
+        uintptr_t stop = span_end < last ? span_end : last;
+        if (s)
+            for (uintptr_t q = p; q < stop; q++)
+                __atomic_store_n(&s[q & (span_pages - 1)], value, __ATOMIC_RELAXED);
+        p = stop;
+    }
     add_page(last, (uint32_t)(end - (last << DP_PAGE_SHIFT)), sign);
     return old;
 }

@@ -218,14 +218,14 @@ static int64_t next_gap(void)
     return (int64_t)(-log(u) * sample_mean) + 1;
 }
 
-int dp_sites_alloc(void *p, size_t usable, int slot, int top_carve)
+int dp_sites_alloc(void *p, size_t usable, int slot)
 {
     if (!stack_slots)
         return 0;
     uint64_t weight = usable;
     /* glibc's mmapped chunks are always tracked (exactly, with weight = size):
      * each already costs a system call, and the snapshot needs their list. */
-    int take = mode == DP_STACKS_ALL || top_carve || slot == DP_SLOT_MMAP;
+    int take = mode == DP_STACKS_ALL || slot == DP_SLOT_MMAP;
     if (mode == DP_STACKS_SAMPLE && slot != DP_SLOT_MMAP) {
         if (sample_left == 0)
             sample_left = next_gap();
@@ -238,8 +238,6 @@ int dp_sites_alloc(void *p, size_t usable, int slot, int top_carve)
             weight = (uint64_t)((double)usable / prob);
             while (sample_left <= 0)
                 sample_left += next_gap();
-        } else if (top_carve) {
-            weight = 0; /* known for the pinner, not counted as a sample */
         }
     }
     if (!take)
@@ -247,6 +245,53 @@ int dp_sites_alloc(void *p, size_t usable, int slot, int top_carve)
     struct dp_tracked t = {(uintptr_t)p, usable, weight, mode == DP_STACKS_OFF ? 0 : capture(), slot};
     insert(&t);
     return 1;
+}
+
+/* ---- the carve log: chunks carved from the main arena's top ----
+ * The highest live chunk of a brk heap (its pinner) was carved from the top
+ * when it was allocated. Every such carve is logged here, direct-mapped by
+ * address and never removed: a snapshot validates an entry against the
+ * chunk header still in memory. No lock and nothing to do on free. */
+#define CARVE_SLOTS (1u << 14)
+struct carve {
+    uint64_t seq; /* odd while being written */
+    uintptr_t ptr;
+    uint64_t size;
+    uint32_t stack;
+};
+static struct carve *carves;
+
+void dp_sites_carve(void *p, size_t usable)
+{
+    if (!carves)
+        return;
+    struct carve *c = &carves[((uintptr_t)p >> 4) & (CARVE_SLOTS - 1)];
+    uint32_t stack = mode == DP_STACKS_OFF ? 0 : capture();
+    uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+    if ((seq & 1) || !__atomic_compare_exchange_n(&c->seq, &seq, seq + 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return; /* another thread writes this slot: losing one entry is fine */
+    c->ptr = (uintptr_t)p;
+    c->size = usable;
+    c->stack = stack;
+    __atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+int dp_sites_carves(int (*fn)(uintptr_t ptr, uint64_t size, uint32_t stack, void *ctx), void *ctx)
+{
+    int n = 0;
+    for (uint32_t i = 0; carves && i < CARVE_SLOTS; i++) {
+        struct carve *c = &carves[i];
+        uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+        if (!seq || (seq & 1))
+            continue;
+        uintptr_t ptr = c->ptr;
+        uint64_t size = c->size;
+        uint32_t stack = c->stack;
+        if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != seq)
+            continue;
+        n += fn(ptr, size, stack, ctx);
+    }
+    return n;
 }
 
 static uint64_t hold_max_ns;
@@ -331,6 +376,7 @@ void dp_sites_init(int stacks_mode, uint64_t sample_bytes, int max_depth)
     stack_slots = dp_mem_map(STACK_SLOTS * sizeof *stack_slots);
     stack_frames = dp_mem_map((size_t)MAX_STACKS * DP_MAX_FRAMES * sizeof *stack_frames);
     stack_len = dp_mem_map(MAX_STACKS);
+    carves = dp_mem_map(CARVE_SLOTS * sizeof *carves);
     if (!stack_frames || !stack_len)
         stack_slots = NULL;
 }

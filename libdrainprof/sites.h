@@ -11,7 +11,13 @@
 void dp_sites_init(int mode, uint64_t sample_bytes, int depth);
 /* Called for each new allocation. Returns 1 if the allocation is now
  * tracked (the caller counts it in its page word). */
-int dp_sites_alloc(void *p, size_t usable, int slot, int top_carve);
+int dp_sites_alloc(void *p, size_t usable, int slot);
+/* Logs a chunk just carved from the main arena's top (with its stack unless
+ * stacks are off). */
+void dp_sites_carve(void *p, size_t usable);
+/* Calls fn for each logged carve; sums what fn returns. Entries may be stale:
+ * the caller checks them against the heap. */
+int dp_sites_carves(int (*fn)(uintptr_t ptr, uint64_t size, uint32_t stack, void *ctx), void *ctx);
 /* Called before a free of an allocation whose page says it may be tracked;
  * returns 1 if it was. */
 int dp_sites_free(void *p);

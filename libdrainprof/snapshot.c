@@ -237,8 +237,33 @@ static size_t sites_acc_n;
 struct tracked_ctx {
     struct dp_tracked pinner;
     int have_pinner;
-    uint64_t hold_max_ns;
 };
+
+/* A logged carve that still holds its chunk (same size word in the heap)
+ * and covers the highest live page is a pinner candidate; the highest wins. */
+struct carve_ctx {
+    uintptr_t page, top;
+    struct dp_tracked best;
+    int found;
+};
+
+static int on_carve(uintptr_t ptr, uint64_t size, uint32_t stack, void *vctx)
+{
+    struct carve_ctx *c = vctx;
+    uintptr_t end = ptr + size;
+    if (end <= c->page || ptr - sizeof(size_t) >= c->page + DP_PAGE || end > c->top)
+        return 0;
+    uintptr_t word;
+    if (dp_safe_read(ptr - sizeof(size_t), &word, sizeof word) ||
+        (word & ~(uintptr_t)DP_SIZE_BITS) != size + sizeof(size_t) || (word & (DP_IS_MMAPPED | DP_NON_MAIN_ARENA)) ||
+        !dp_glibc_chunk_in_use(ptr))
+        return 0;
+    if (!c->found || ptr > c->best.ptr) {
+        c->best = (struct dp_tracked){ptr, size, size, stack, 0};
+        c->found = 1;
+    }
+    return 1;
+}
 
 static void on_tracked(const struct dp_tracked *t, void *vctx)
 {
@@ -580,7 +605,8 @@ static void take(const char *label)
         if (!sites_acc)
             sites_acc_n = 0;
     } else {
-        memset(sites_acc, 0, sites_acc_n * sizeof *sites_acc);
+        uint32_t used = dp_sites_stack_count();
+        memset(sites_acc, 0, (used < sites_acc_n ? used : sites_acc_n) * sizeof *sites_acc);
     }
     struct tracked_ctx tc = {0};
     dp_sites_each(on_tracked, &tc);
@@ -671,8 +697,18 @@ static void take(const char *label)
         int exact = 0;
         if (main_ps.highest_live) {
             top_live_end = main_ps.highest_live + DP_PAGE;
+            struct carve_ctx cc = {main_ps.highest_live, brk_top, {0}, 0};
+            dp_sites_carves(on_carve, &cc);
+            /* A tracked allocation (sampled or all mode) has the full stack;
+             * prefer it when it is the same chunk or a higher one. */
             if (tc.have_pinner && tc.pinner.ptr + tc.pinner.size > main_ps.highest_live &&
-                tc.pinner.ptr < main_ps.highest_live + DP_PAGE + sizeof(size_t)) {
+                tc.pinner.ptr < main_ps.highest_live + DP_PAGE + sizeof(size_t) &&
+                (!cc.found || tc.pinner.ptr >= cc.best.ptr)) {
+                cc.best = tc.pinner;
+                cc.found = 1;
+            }
+            if (cc.found) {
+                tc.pinner = cc.best;
                 top_live_end = tc.pinner.ptr + tc.pinner.size;
                 exact = 1;
             }

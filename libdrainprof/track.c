@@ -128,7 +128,7 @@ static inline struct thread_rec *rec(void)
 static inline void account(struct thread_rec *r, void *p, int sign)
 {
     struct dp_chunk c;
-    int slot, top_carve = 0;
+    int slot;
     uintptr_t key = (uintptr_t)p - sizeof(size_t); /* where its page word is */
     uint32_t word;
     if (!dp_track_glibc) {
@@ -149,9 +149,10 @@ static inline void account(struct thread_rec *r, void *p, int sign)
                 BUMP(r->large_bytes, sign * (int64_t)c.csize);
             }
             /* Carved from the top: the chunk now ends where the top begins.
-             * Such chunks are what pins a brk heap, so they are tracked. */
-            top_carve = slot == 0 && main_top && key - sizeof(size_t) + c.csize ==
-                                                     __atomic_load_n(main_top, __ATOMIC_RELAXED);
+             * Such chunks are what pins a brk heap, so they are logged. */
+            if (sign > 0 && slot == 0 && main_top &&
+                key - sizeof(size_t) + c.csize == __atomic_load_n(main_top, __ATOMIC_RELAXED))
+                dp_sites_carve(p, c.usable);
         }
     }
     struct dp_slot_totals *s = &r->slot[slot];
@@ -160,7 +161,7 @@ static inline void account(struct thread_rec *r, void *p, int sign)
     BUMP(s->chunk_bytes, sign * (int64_t)c.csize);
     if (sign > 0) {
         BUMP(r->allocs, 1);
-        if (dp_sites_alloc(p, c.usable, slot, top_carve))
+        if (dp_sites_alloc(p, c.usable, slot))
             dp_pages_mark(key, 1);
     } else {
         BUMP(r->frees, 1);
