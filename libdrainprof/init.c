@@ -82,16 +82,14 @@ static void open_report(void)
     comm[n] = 0;
     if (dp_report_open(dp_opt.dir, comm, getpid()) == 0)
         dp_snapshot_header();
-    else
-        report_wanted = 0;
 }
 
+/* Whoever clears report_wanted creates the report: once, and never again
+ * after the exit snapshot closed it. */
 static void take_snapshot(const char *label)
 {
-    if (!dp_report_is_open() && __atomic_exchange_n(&report_wanted, 0, __ATOMIC_ACQ_REL)) {
-        report_wanted = 1;
+    if (!dp_report_is_open() && __atomic_exchange_n(&report_wanted, 0, __ATOMIC_ACQ_REL))
         open_report();
-    }
     dp_snapshot_take(label);
 }
 
@@ -172,10 +170,13 @@ void dp_child_start(void)
     dp_in_hook--;
 }
 
+/* Snapshots asked for after this one (atexit handlers registered before
+ * ours, other threads, the sampler) find report_wanted cleared and do not
+ * start a second report. */
 static void at_exit(void)
 {
     __atomic_store_n(&dp_child_pending, 0, __ATOMIC_RELAXED);
-    if (!dp_report_is_open() && report_wanted) {
+    if (__atomic_exchange_n(&report_wanted, 0, __ATOMIC_ACQ_REL) && !dp_report_is_open()) {
         dp_in_hook++;
         open_report();
         dp_in_hook--;
