@@ -410,7 +410,7 @@ int dpr_parse_buffer(const char *name, const char *buf, size_t len, struct dpr_r
     json_tokener_free(tok);
     if (!rc && !have_header)
         rc = fail(err, errcap, "%s: not a drainprof report (empty)", name);
-    if (!rc)
+    if (!rc && r->nstacks)
         qsort(r->stacks, r->nstacks, sizeof *r->stacks, cmp_stack);
     return rc;
 }
@@ -458,7 +458,7 @@ int dpr_parse_file(const char *path, struct dpr_report *r, char *err, size_t err
 
 const struct dpr_stack *dpr_find_stack(const struct dpr_report *r, int64_t id)
 {
-    if (id == DPR_NA)
+    if (id == DPR_NA || !r->nstacks)
         return NULL;
     struct dpr_stack key = {.id = id};
     return bsearch(&key, r->stacks, r->nstacks, sizeof key, cmp_stack);
