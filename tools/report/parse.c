@@ -15,6 +15,8 @@
 #define MAX_LINE ((size_t)64 << 20)
 #define MAX_FILE ((size_t)2 << 30)
 
+bool dpr_quiet;
+
 static void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
@@ -361,8 +363,9 @@ int dpr_parse_buffer(const char *name, const char *buf, size_t len, struct dpr_r
         json_object *o = parse_line(tok, s, n);
         if (!o && last_cut && have_header) {
             /* The process was killed mid-write: everything before is whole. */
-            fprintf(stderr, "drainprof-report: warning: %s:%zu: last line is cut (process killed?); read up to line %zu\n",
-                    name, lineno, lineno - 1);
+            if (!dpr_quiet)
+                fprintf(stderr, "drainprof-report: warning: %s:%zu: last line is cut (process killed?); read up to line %zu\n",
+                        name, lineno, lineno - 1);
             r->cut = true;
             break;
         }

@@ -85,7 +85,9 @@ struct dpr_report {
     double end_t;
 };
 
-/* parse.c: 0 on success; on failure -1 with a one-line reason in err. */
+/* parse.c: 0 on success; on failure -1 with a one-line reason in err.
+ * dpr_quiet silences the warning about a cut last line (the fuzzer). */
+extern bool dpr_quiet;
 int dpr_parse_file(const char *path, struct dpr_report *r, char *err, size_t errcap);
 int dpr_parse_buffer(const char *name, const char *buf, size_t len, struct dpr_report *r,
                      char *err, size_t errcap);
