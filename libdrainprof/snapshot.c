@@ -14,6 +14,7 @@
 #include "report.h"
 #include "sites.h"
 #include "track.h"
+#include "trim.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -46,6 +47,7 @@ struct arena_out {
     size_t heap_size[MAX_HEAPS];
     uint64_t resident, anon_huge;
     uint64_t pages_live, pages_empty_resident, pages_sparse;
+    uint64_t top_empty_resident; /* in the top chunk of a non-main arena */
 };
 
 /* Everything one snapshot computes before it is written. */
@@ -55,6 +57,7 @@ static struct snap {
     struct arena_out arena[DP_MAX_ARENAS];
     struct class_sum cls[C_N];
     uintptr_t brk_start, brk_end; /* the [heap] mapping */
+    uint64_t rss_total;
     uint64_t mmap_chunk_rss;
     int nregions;
     struct dp_region region[1024];
@@ -499,6 +502,7 @@ static void put_rss(struct jbuf *j, const struct dp_status *st, int have_st)
         jb_null(j, "rss");
         return;
     }
+    S.rss_total = ru.rss;
     jb_obj(j, "rss");
     jb_u64(j, "total", ru.rss);
     jb_u64(j, "pss", ru.pss);
@@ -595,6 +599,10 @@ static void take(const char *label)
                 a->pages_empty_resident += ps.empty_resident;
                 a->pages_sparse += ps.sparse;
             }
+            uintptr_t top_page = (a->info.top + 2 * sizeof(size_t) + DP_PAGE - 1) & ~(DP_PAGE - 1);
+            uintptr_t top_end = (a->info.top + a->info.top_size) & ~(DP_PAGE - 1);
+            if (a->info.top && top_end > top_page)
+                a->top_empty_resident = count_empty_resident(top_page, top_end);
         }
     }
 
@@ -798,15 +806,35 @@ static void take(const char *label)
     }
     jb_end_arr(j);
 
+    /* What malloc_trim(0) would release: resident pages holding no live byte
+     * (free chunks, fastbins it consolidates first, the main arena's top),
+     * except the top chunks of other arenas, which it does not shrink.
+     * Pages made only of tcache-parked chunks are counted though they stay:
+     * at most 7 chunks of <= 1 KiB per size class and thread. */
     jb_obj(j, "trim");
     jb_str(j, "mode", dp_opt.trim == DP_TRIM_OFF ? "off" : dp_opt.trim == DP_TRIM_ON ? "on" : "dry-run");
-    if (dp_track_glibc && S.narenas)
-        jb_u64(j, "predicted_bytes", pages_empty * DP_PAGE);
-    else
+    if (dp_track_glibc && S.narenas) {
+        uint64_t keep = 0;
+        for (int i = 1; i < S.narenas; i++)
+            keep += S.arena[i].top_empty_resident;
+        jb_u64(j, "predicted_bytes", (pages_empty - keep) * DP_PAGE);
+    } else {
         jb_null(j, "predicted_bytes");
-    jb_null(j, "released_bytes");
-    jb_null(j, "duration_ms");
-    jb_str(j, "skipped", dp_opt.trim == DP_TRIM_OFF ? NULL : "not implemented yet");
+    }
+    if (dp_opt.trim != DP_TRIM_OFF && dp_track_glibc) {
+        struct dp_trim_result tr;
+        dp_trim_run(dp_opt.trim, S.rss_total, dp_opt.trim_max_rss, &tr);
+        if (tr.ran)
+            jb_u64(j, "released_bytes", tr.released);
+        else
+            jb_null(j, "released_bytes");
+        jb_dbl(j, "duration_ms", tr.duration_ms, 3);
+        jb_str(j, "skipped", tr.skipped);
+    } else {
+        jb_null(j, "released_bytes");
+        jb_null(j, "duration_ms");
+        jb_str(j, "skipped", dp_opt.trim == DP_TRIM_OFF ? NULL : "another allocator");
+    }
     jb_end_obj(j);
 
     jb_obj(j, "counts");
