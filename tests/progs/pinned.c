@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define N 100000
 #define SIZE 1000
@@ -48,9 +49,10 @@ int main(void)
     }
     long after = rss_kb();
     DRAINPROF_SNAPSHOT("pinned");
+    if (getenv("PINNED_SLEEP"))
+        sleep((unsigned)atoi(getenv("PINNED_SLEEP")));
     printf("{\"pinner_addr\":%lu,\"pinner_size\":4096,\"freed\":%llu,\"rss_before_kb\":%ld,\"rss_after_kb\":%ld}\n",
            (unsigned long)(uintptr_t)pinner, (unsigned long long)freed, before, after);
     fflush(stdout);
-    free(pinner);
-    return 0;
+    return 0; /* the pinner lives on, as a long-lived cache would */
 }
