@@ -16,7 +16,7 @@ FUZZ_SRCS    := tools/report/fuzz_parse.c $(filter-out tools/drainprof-report.c,
 
 $(BUILD)/fuzz_parse: $(FUZZ_SRCS) $(REPORT_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -g -O1 -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	$(FUZZ_CC) -g -O1 -std=gnu11 -Wall -Wextra -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o $@ $(FUZZ_SRCS) $(REPORT_LIBS)
 
 .PHONY: fuzz

@@ -55,6 +55,18 @@ for m in mut*.jsonl; do
 done
 [ $bad -eq 0 ] && echo "150 damaged reports: exit 0 or 2 each" || fail=1
 
+# The fuzzer's seeds (tests/data/fuzz: extreme figures, damaged reports)
+# render in every format with exit 0 or 2 only.
+for seed in "$ROOT"/tests/data/fuzz/*; do
+  for opt in "" --json --prometheus "--html $WORK/seed.html"; do
+    rc=0; "$TOOL" $opt "$seed" > /dev/null 2> err || rc=$?
+    if { [ $rc -ne 0 ] && [ $rc -ne 2 ]; } || grep -q "runtime error\|Sanitizer" err; then
+      echo "FAIL $seed $opt: exit $rc"; cat err; fail=1
+    fi
+  done
+done
+echo "fuzz seeds: done"
+
 # A directory: one summary per *.jsonl; --pid picks one; an unknown pid fails.
 nfiles=$(ls "$D"/*.jsonl | wc -l)
 "$TOOL" --json --no-symbols "$D" > dir.json 2> /dev/null

@@ -28,7 +28,7 @@ static void sysmax(double *mx, double v)
 static void add(int64_t *sum, int64_t v)
 {
     if (known(v))
-        *sum = known(*sum) ? *sum + v : v;
+        *sum = known(*sum) ? dpr_add(*sum, v) : v;
 }
 
 void dpr_system(const struct dpr_report *r, struct dpr_system *o)
@@ -125,9 +125,9 @@ static bool arena_max(const struct dpr_snap *s, double base, struct dpr_finding 
     size_t keep = busy > 2 ? busy : 2;
     int64_t saving = 0, res = 0, live = 0;
     for (size_t i = keep; i < s->narenas; i++) {
-        saving += a[i].resident > a[i].live ? a[i].resident - a[i].live : 0;
-        res += a[i].resident;
-        live += a[i].live;
+        saving = dpr_add(saving, a[i].resident > a[i].live ? a[i].resident - a[i].live : 0);
+        res = dpr_add(res, a[i].resident);
+        live = dpr_add(live, a[i].live);
     }
     free(a);
     if (empty < 2 || keep >= s->narenas || !fires(saving, base, BIG_FLOOR))
@@ -219,7 +219,7 @@ static bool thp(const struct dpr_snap *s, double base, struct dpr_finding *f)
     double free_share = (double)s->gap / (double)s->resident;
     if (free_share < 0.5)
         return false;
-    int64_t saving = (int64_t)((double)huge * free_share);
+    int64_t saving = dpr_i64((double)huge * free_share);
     if (!fires(saving, base, FLOOR))
         return false;
     char b1[32], b2[32];
@@ -259,12 +259,12 @@ static bool leak(const struct dpr_trend *t, struct dpr_finding *f)
     char b1[32], b2[32], b3[32];
     f->id = "structural-leak";
     SET(f, observation, "the gap between resident and live heap memory grew %s/min over the last %.0f s while live bytes changed %s/min",
-        dpr_bytes((int64_t)(t->gap_slope * 60), b1, sizeof b1), t->window_s,
-        dpr_bytes(isfinite(t->live_slope) ? (int64_t)(t->live_slope * 60) : DPR_NA, b2, sizeof b2));
+        dpr_bytes(dpr_i64(t->gap_slope * 60), b1, sizeof b1), t->window_s,
+        dpr_bytes(dpr_i64(t->live_slope * 60), b2, sizeof b2));
     SET(f, cause, "fragmentation: freed memory is neither reused nor returned (long-lived blocks pinning freed pages, per-thread arenas, size classes that do not recur)");
     SET(f, action, "see the pinned top and top sites; try MALLOC_ARENA_MAX=2, periodic malloc_trim(0), or pooling long-lived objects: expect to stop about %s/hour of growth",
-        dpr_bytes((int64_t)(t->gap_slope * 3600), b3, sizeof b3));
-    f->saving = (int64_t)(t->gap_slope * 3600);
+        dpr_bytes(dpr_i64(t->gap_slope * 3600), b3, sizeof b3));
+    f->saving = dpr_i64(t->gap_slope * 3600);
     return true;
 }
 

@@ -30,6 +30,27 @@ char *dpr_bytes(int64_t v, char *buf, size_t cap)
     return buf;
 }
 
+/* Figures come from untrusted files: conversions and sums saturate rather
+ * than overflow. */
+int64_t dpr_i64(double v)
+{
+    if (isnan(v))
+        return DPR_NA;
+    if (v >= 9.2e18)
+        return INT64_MAX;
+    if (v <= -9.2e18)
+        return INT64_MIN + 1;
+    return (int64_t)v;
+}
+
+int64_t dpr_add(int64_t a, int64_t b)
+{
+    int64_t s;
+    if (!__builtin_add_overflow(a, b, &s) && s != DPR_NA)
+        return s;
+    return b > 0 ? INT64_MAX : INT64_MIN + 1;
+}
+
 /* Seconds the report covers: the end line's t, else the last snapshot's. */
 double dpr_duration(const struct dpr_report *r)
 {

@@ -70,7 +70,7 @@ static void timeline(FILE *f, const struct dpr_report *r)
         char b[32];
         fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>", ML, W - MR, y, y);
         fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>\n", ML - 4, y + 4,
-                dpr_bytes((int64_t)v, b, sizeof b));
+                dpr_bytes(dpr_i64(v), b, sizeof b));
         double t = t0 + (t1 - t0) * g / 4, x = ML + pw * g / 4;
         fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">%.0f s</text>\n", x, H - MB + 16, t);
     }

@@ -154,7 +154,10 @@ void dpr_output_prom(FILE *f, const struct dpr_summary *s, size_t n)
             struct ctx c = {.f = f, .name = families[i].name, .s = &s[j]};
             char exe[512];
             escape(exe, sizeof exe, s[j].r->exe ? s[j].r->exe : "");
-            snprintf(c.labels, sizeof c.labels, "pid=\"%" PRId64 "\",exe=\"%s\"", s[j].r->pid == DPR_NA ? (int64_t)-1 : s[j].r->pid, exe);
+            char pid[24] = "";
+            if (s[j].r->pid != DPR_NA)
+                snprintf(pid, sizeof pid, "%" PRId64, s[j].r->pid);
+            snprintf(c.labels, sizeof c.labels, "pid=\"%s\",exe=\"%s\"", pid, exe);
             families[i].emit(&c);
         }
     }

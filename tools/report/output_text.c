@@ -52,7 +52,7 @@ static char *rate(double bps, char *buf, size_t cap)
         return buf;
     }
     char b[32];
-    int64_t v = (int64_t)llround(bps * 60);
+    int64_t v = dpr_i64(round(bps * 60));
     snprintf(buf, cap, "%s%s/min", v >= 0 ? "+" : "", dpr_bytes(v, b, sizeof b));
     return buf;
 }

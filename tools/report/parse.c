@@ -14,6 +14,9 @@
  * than let a corrupt file make us allocate without bound. */
 #define MAX_LINE ((size_t)64 << 20)
 #define MAX_FILE ((size_t)2 << 30)
+/* No byte figure or count of a real process comes near 2^50 (1 PiB); larger
+ * ones are corrupt, and refusing them keeps all later arithmetic in range. */
+#define MAX_FIGURE ((int64_t)1 << 50)
 
 bool dpr_quiet;
 
@@ -50,11 +53,13 @@ static json_object *subobj(json_object *o, const char *key)
 static int64_t gi(json_object *o, const char *key)
 {
     json_object *v = sub(o, key);
-    if (json_object_is_type(v, json_type_int))
-        return json_object_get_int64(v);
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t x = json_object_get_int64(v);
+        return x >= -MAX_FIGURE && x <= MAX_FIGURE ? x : DPR_NA;
+    }
     if (json_object_is_type(v, json_type_double)) {
         double d = json_object_get_double(v);
-        if (isfinite(d) && d > -9.2e18 && d < 9.2e18)
+        if (isfinite(d) && d >= (double)-MAX_FIGURE && d <= (double)MAX_FIGURE)
             return (int64_t)d;
     }
     return DPR_NA;
@@ -84,7 +89,7 @@ static int64_t hexval(json_object *v)
     char *end;
     errno = 0;
     unsigned long long x = strtoull(s, &end, 16);
-    if (errno || end == s || *end)
+    if (errno || end == s || *end || x > (unsigned long long)INT64_MAX)
         return DPR_NA;
     return (int64_t)x;
 }

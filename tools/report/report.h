@@ -132,6 +132,8 @@ void dpr_frame_str(const struct dpr_frame *f, char *buf, size_t cap);
 /* Common helpers (model.c). */
 const struct dpr_snap *dpr_latest(const struct dpr_report *r);
 char *dpr_bytes(int64_t v, char *buf, size_t cap);  /* human units */
+int64_t dpr_i64(double v);  /* saturating conversion, DPR_NA for NaN */
+int64_t dpr_add(int64_t a, int64_t b);  /* saturating sum */
 double dpr_duration(const struct dpr_report *r);
 const char *dpr_basename(const char *p);
 
