@@ -23,6 +23,7 @@
 static pthread_key_t thread_key;
 static int started;
 static int report_wanted; /* profiling on and DRAINPROF_DIR usable */
+static int dir_ok;        /* DRAINPROF_DIR was usable at start (warned once if not) */
 int dp_child_pending; /* a fork child that has not set up its report yet */
 static char allocator[64];
 
@@ -155,7 +156,7 @@ static void fork_child(void)
     dp_regions_fork_release();
     dp_report_forget();
     dp_snapshot_fork_release(1);
-    if (dp_opt.enabled && dp_report_check_dir(dp_opt.dir) == 0) {
+    if (dir_ok) {
         report_wanted = 1;
         __atomic_store_n(&dp_child_pending, 1, __ATOMIC_RELEASE);
     }
@@ -203,6 +204,7 @@ __attribute__((constructor(101))) static void dp_init(void)
         if (!dp_opt.dir[0] && !getcwd(dp_opt.dir, sizeof dp_opt.dir))
             dp_opt.dir[0] = 0;
         if (dp_report_check_dir(dp_opt.dir) == 0) {
+            dir_ok = 1;
             report_wanted = 1;
             start_sampler();
             atexit(at_exit);
