@@ -1,7 +1,9 @@
 /* Processes that fork, exec, vfork and posix_spawn while allocating. Each
  * prints what it knows (its pid, its parent, the bytes it holds at each of
  * its snapshots, its children's exit statuses) as JSON lines on stdout.
- * Usage: life_fork fork|exec|vfork|spawn|leaf */
+ * life_fork reexec: asks for a snapshot, then execs itself (same pid, same
+ * name) as "reexeced", which asks for one more and exits.
+ * Usage: life_fork fork|exec|vfork|spawn|leaf|reexec */
 #include <drainprof.h>
 #include <malloc.h>
 #include <spawn.h>
@@ -96,6 +98,15 @@ int main(int argc, char **argv)
         printf("{\"leaf\":%d,\"held\":%llu}\n", (int)getpid(), (unsigned long long)mine.usable);
         release(&mine);
         return LEAF_STATUS;
+    }
+    if (!strcmp(mode, "reexec")) {
+        DRAINPROF_SNAPSHOT("before-exec");
+        execl(self_path, self_path, "reexeced", (char *)NULL);
+        return 127;
+    }
+    if (!strcmp(mode, "reexeced")) {
+        DRAINPROF_SNAPSHOT("after-exec");
+        return 0;
     }
     DRAINPROF_SNAPSHOT("start");
     hold(&mine, 4 << 20);
