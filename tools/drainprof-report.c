@@ -29,9 +29,13 @@ static void usage(FILE *f)
           "  --prometheus   text exposition format for node_exporter's textfile collector\n"
           "  --html FILE    self-contained HTML page with an SVG timeline, written to FILE\n"
           "  --no-symbols   do not read the modules' ELF files: frames stay module+offset\n"
+          "The gap's trend is judged on the last 2/3 of the run (at least 4 snapshots over\n"
+          "30 s): growing or shrinking when the fitted change exceeds both 5% of the mean\n"
+          "gap and 1 MiB, else stable. Findings fire above both 10% of glibc-managed\n"
+          "resident memory and 8-16 MiB.\n"
           "A report whose last line is cut is read up to its last whole line (warning on\n"
-          "stderr). Exit status: 0 done; 2 bad usage, or a missing, garbled or\n"
-          "wrong-format report (one line on stderr).\n",
+          "stderr). Exit status: 0 done; 1 output write error; 2 bad usage, or a missing,\n"
+          "garbled or wrong-format report (one line on stderr).\n",
           f);
 }
 
