@@ -3,7 +3,9 @@
  * a thread that did not allocate them), then thousands of short-lived
  * threads doing the same. The program counts what it does itself and prints
  * it as one JSON line; everything is freed before main returns.
- * Usage: life_threads [workers [churn_threads]] */
+ * Usage: life_threads [workers [churn_threads [no-pvalloc]]]
+ * (no-pvalloc: for allocators that lack pvalloc, such as jemalloc, whose
+ * free would then be handed glibc's blocks) */
 #include <drainprof.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -25,6 +27,7 @@ struct block {
 static struct block slots[SLOTS];
 static int slot_lock[SLOTS];
 static uint64_t allocs, frees, bad_usable;
+static int use_pvalloc = 1;
 
 static void lock(int i)
 {
@@ -50,7 +53,7 @@ static uint64_t next(uint64_t *s)
 static void *one_alloc(unsigned op, size_t size)
 {
     void *p = NULL;
-    size_t align = 16;
+    size_t align = size >= 16 ? 16 : 8; /* a tiny block needs no more (jemalloc's are 8-aligned) */
     switch (op % 10) {
     case 0: p = malloc(size); break;
     case 1: p = calloc(size / 8 + 1, 8); size = (size / 8 + 1) * 8; break;
@@ -60,7 +63,7 @@ static void *one_alloc(unsigned op, size_t size)
     case 5: p = aligned_alloc(128, (size + 127) & ~(size_t)127); size = (size + 127) & ~(size_t)127; align = 128; break;
     case 6: p = memalign(256, size); align = 256; break;
     case 7: p = valloc(size); align = 4096; break;
-    case 8: p = pvalloc(size); align = 4096; break;
+    case 8: p = use_pvalloc ? pvalloc(size) : valloc(size); align = 4096; break;
     case 9: p = malloc(size > 2000 ? 200000 + size : size); if (size > 2000) size += 200000; break;
     }
     if (!p)
@@ -138,6 +141,7 @@ int main(int argc, char **argv)
     DRAINPROF_SNAPSHOT("start");
     int workers = argc > 1 ? atoi(argv[1]) : 8;
     int churn = argc > 2 ? atoi(argv[2]) : 3000;
+    use_pvalloc = !(argc > 3 && !strcmp(argv[3], "no-pvalloc"));
     pthread_t t[64];
     if (workers > 64)
         workers = 64;
