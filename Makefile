@@ -12,7 +12,8 @@ endif
 
 # Packages the build, the tests and the demo need (installed when missing).
 BUILD_DEPS := build-essential pkg-config libunwind-dev libcmocka-dev libdw-dev libelf-dev libjson-c-dev
-TEST_DEPS  := python3 sqlite3 perl git
+TEST_DEPS  := python3 sqlite3 perl git curl redis-server redis-tools libjemalloc2 chromium
+FUZZ_DEPS  := clang-14 libclang-rt-14-dev
 
 LIB_SRCS := $(wildcard libdrainprof/*.c)
 LIB_OBJS := $(LIB_SRCS:libdrainprof/%.c=$(BUILD)/obj/%.o)
@@ -29,13 +30,15 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 TOOLS := $(BUILD)/drainprof-report $(BUILD)/drainprof
 
-.PHONY: all deps check unit it demo install clean
+.PHONY: all deps-build deps-test deps-fuzz check unit it demo install clean
 all: deps-build $(LIB) $(TOOLS)
 
 deps-build:
 	@sh scripts/install-deps.sh $(BUILD_DEPS)
 deps-test:
 	@sh scripts/install-deps.sh $(BUILD_DEPS) $(TEST_DEPS)
+deps-fuzz:
+	@sh scripts/install-deps.sh $(BUILD_DEPS) $(FUZZ_DEPS)
 
 $(BUILD)/obj/%.o: libdrainprof/%.c $(wildcard libdrainprof/*.h libdrainprof/include/*.h)
 	@mkdir -p $(dir $@)

@@ -20,7 +20,7 @@ $(BUILD)/fuzz_parse: $(FUZZ_SRCS) $(REPORT_HDRS)
 		-o $@ $(FUZZ_SRCS) $(REPORT_LIBS)
 
 .PHONY: fuzz
-fuzz: $(BUILD)/fuzz_parse
+fuzz: deps-fuzz $(BUILD)/fuzz_parse
 	@mkdir -p $(BUILD)/fuzz-corpus
 	$(BUILD)/fuzz_parse -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=10 \
 		$(BUILD)/fuzz-corpus tests/data/fuzz
