@@ -801,7 +801,15 @@ static void take(const char *label)
         jb_u64(j, "live_bytes", s->bytes);
         jb_u64(j, "live_chunks", s->chunks);
         jb_u64(j, "pinned_pages", s->pinned_pages);
-        jb_i64(j, "arena", s->slot);
+        int arena = -1;
+        for (int i = 0; i < S.narenas; i++)
+            if (S.arena[i].slot == s->slot)
+                arena = i;
+        if (arena >= 0)
+            jb_u64(j, "arena", (uint64_t)arena);
+        else
+            jb_null(j, "arena");
+        jb_bool(j, "mmapped", s->slot == DP_SLOT_MMAP);
         jb_end_obj(j);
     }
     jb_end_arr(j);
