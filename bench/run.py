@@ -42,9 +42,9 @@ def real_python():
 def workloads(b):
     bench = os.path.join(b, "bench")
     return [
-        ("churn-2t", [os.path.join(bench, "churn"), "-t", "2", "-n", "16000000"]),
-        ("churn-4t", [os.path.join(bench, "churn"), "-t", "4", "-n", "16000000"]),
-        ("prodcons", [os.path.join(bench, "prodcons"), "-p", "2", "-n", "5000000"]),
+        ("churn-2t", [os.path.join(bench, "churn"), "-t", "2", "-n", "10000000"]),
+        ("churn-4t", [os.path.join(bench, "churn"), "-t", "4", "-n", "10000000"]),
+        ("prodcons", [os.path.join(bench, "prodcons"), "-p", "2", "-n", "4000000"]),
         ("python", [real_python(), os.path.join(ROOT, "bench", "workload.py")]),
         ("sqlite", ["sqlite3", ":memory:", ".read " + os.path.join(ROOT, "bench", "workload.sql")]),
     ]
@@ -77,8 +77,7 @@ class Runner:
 
     def run(self, config, argv, extra_env=()):
         """Runs argv once under config. Returns a dict of figures; 'ok' is
-        False when the run failed. Drainprof runs also carry the report's
-        largest rss.self and the rss.total of that snapshot."""
+        False when the run failed. Drainprof runs also carry report_rss()."""
         env = list(extra_env)
         cmd = list(argv)
         rdir = None
@@ -106,8 +105,11 @@ class Runner:
             r["cpu"] = r["user"] + r["sys"]
             r["ok"] = r["status"] == 0 and not r["signal"] and not r["timeout"]
         if config in ("off", "sample", "all") and r["ok"]:
+            # No report means the library did not run (ld.so ignores a preload
+            # it cannot load): the figures would be the plain program's.
             r.update(report_rss(rdir))
-            r["report_ok"] = "self" in r
+            r["ok"] = bool(read_report(rdir))
+            r["no_report"] = not r["ok"]
         r["log"] = out
         r["report_dir"] = rdir
         return r
@@ -133,15 +135,22 @@ def read_report(rdir):
 
 
 def report_rss(rdir):
-    best = {}
+    """rss.self against the program's own RSS (rss.total - rss.self) over the
+    report's snapshots: the snapshot closest to breaking the self-RSS target
+    (self, total, and mappings.self.rss to cross-check rss.self with), and
+    the snapshot where the program was largest."""
+    snaps = []
     for d in read_report(rdir):
-        if d.get("type") != "snapshot":
+        rss = d.get("rss") if d.get("type") == "snapshot" else None
+        if not rss or not isinstance(rss.get("self"), int) or not isinstance(rss.get("total"), int):
             continue
-        rss = d.get("rss") or {}
-        s, t = rss.get("self"), rss.get("total")
-        if isinstance(s, int) and isinstance(t, int) and s >= best.get("self", -1):
-            best = {"self": s, "total": t}
-    return best
+        m = ((d.get("mappings") or {}).get("self") or {}).get("rss")
+        snaps.append((rss["self"], rss["total"], m if isinstance(m, int) else None))
+    if not snaps:
+        return {}
+    worst = max(snaps, key=lambda x: x[0] - 0.10 * (x[1] - x[0]))
+    return {"self": worst[0], "total": worst[1], "self_map": worst[2],
+            "peak": max(snaps, key=lambda x: x[1])}
 
 
 def med(xs):
@@ -185,8 +194,9 @@ def bench_workloads(runner, names, configs, runs, tsv):
                     r["timeout"], r.get("self", ""), r.get("total", ""))) + "\n")
                 tsv.flush()
                 if not r["ok"] and not os.path.exists(os.path.join(runner.logdir, n + "-" + c + ".log")):
-                    log("  %s/%s failed (status %s signal %s timeout %s): %s" % (
+                    log("  %s/%s failed (status %s signal %s timeout %s%s): %s" % (
                         n, c, r["status"], r["signal"], r["timeout"],
+                        ", no report" if r.get("no_report") else "",
                         runner.keep_log(n + "-" + c, r)))
                 if r["report_dir"]:
                     shutil.rmtree(r["report_dir"], ignore_errors=True)
@@ -207,11 +217,13 @@ def bench_workloads(runner, names, configs, runs, tsv):
                 "failed": len(rs) - len(good), "runs": len(rs),
                 "self": [r["self"] for r in good if "self" in r],
                 "total": [r["total"] for r in good if "self" in r],
+                "self_map": [r["self_map"] for r in good if "self" in r],
+                "peak": [r["peak"] for r in good if "self" in r],
             }
     return wl, skip, res
 
 
-def print_tables(wl, configs, skip, res):
+def print_tables(wl, configs, skip, res, logdir):
     for n, argv in wl:
         log()
         log("== %s: %s" % (n, " ".join(os.path.basename(a) if i == 0 else a
@@ -225,8 +237,8 @@ def print_tables(wl, configs, skip, res):
                 log("%-10s %9s  (%s)" % (c, "n/a", skip[c]))
                 continue
             if r["wall"] is None:
-                log("%-10s %9s  (all %d runs failed; see build/bench/logs/%s-%s.log)" % (
-                    c, "FAILED", r["runs"], n, c))
+                log("%-10s %9s  (all %d runs failed; see %s)" % (
+                    c, "FAILED", r["runs"], os.path.join(logdir, "%s-%s.log" % (n, c))))
                 continue
 
             def ratio(k):
@@ -312,17 +324,16 @@ def verdict(ok, soft=None):
     return "MISS" if not soft else "MISS (soft; within hard limit)"
 
 
-def print_targets(res, big):
+def print_targets(res, big, mib):
     log()
     log("== targets")
-    for n in ("churn-2t", "churn-4t"):
-        o = overhead(res, n, "sample") if n in res else None
+    churn = [n for n in ("churn-2t", "churn-4t") if n in res]
+    for n in churn:
+        o = overhead(res, n, "sample")
         ok = None if o is None else o <= 0.05
         soft = o is not None and o <= 0.10
         log("%s  sample <= 5%% over plain (hard 10%%) on %s: %s" % (verdict(ok, soft), n, pct(o)))
-    for n in ("churn-2t", "churn-4t"):
-        if n not in res:
-            continue
+    for n in churn:
         s, e = res[n].get("sample"), res[n].get("empty")
         d = s["wall"] / e["wall"] - 1 if s and e and s["wall"] and e["wall"] else None
         log("%s  sample within 3%% of the empty interposer on %s: %s" % (
@@ -332,25 +343,36 @@ def print_targets(res, big):
         ok = None if oa is None or oh is None else oa <= oh / 4
         log("%s  all-mode overhead <= 1/4 of heaptrack's on %s: %s vs %s" % (
             verdict(ok), n, pct(oa), pct(oh)))
-    for n in ("churn-2t", "churn-4t"):
+    for n in churn:
         for c in ("sample", "all"):
-            r = res.get(n, {}).get(c)
+            if c not in res[n]:
+                continue
+            r = res[n][c]
             if not r or not r["self"]:
                 log("n/a   self RSS <= 10%% of program + 16 MiB (%s, %s): no rss.self in reports" % (n, c))
                 continue
-            i = max(range(len(r["self"])), key=lambda j: r["self"][j])
-            s, t = r["self"][i], r["total"][i]
+            i = max(range(len(r["self"])),
+                    key=lambda j: r["self"][j] - 0.10 * (r["total"][j] - r["self"][j]))
+            s, t, sm = r["self"][i], r["total"][i], r["self_map"][i]
             prog = t - s
-            log("%s  self RSS <= 10%% of program + 16 MiB (%s, %s): self %.1f MiB, program %.1f MiB, "
-                "self/program %.3f" % (verdict(s <= 0.10 * prog + 16 * MIB), n, c, s / MIB,
-                                        prog / MIB, s / prog if prog > 0 else float("nan")))
+            what = "self RSS <= 10%% of program + 16 MiB (%s, %s)" % (n, c)
+            if prog <= 0:
+                log("MISS  %s: report inconsistent, rss.self %.1f MiB > rss.total %.1f MiB "
+                    "(mappings.self.rss %s MiB)" % (
+                        what, s / MIB, t / MIB, fmt(sm / MIB if sm is not None else None, ".1f")))
+                continue
+            ps, pt, _ = max(r["peak"], key=lambda x: x[1])
+            log("%s  %s: worst snapshot self %.1f MiB, program %.1f MiB; at the program's peak "
+                "self %.1f MiB / program %.1f MiB = %.3f" % (
+                    verdict(s <= 0.10 * prog + 16 * MIB), what, s / MIB, prog / MIB,
+                    ps / MIB, (pt - ps) / MIB, ps / (pt - ps) if pt > ps else float("nan")))
     kv = big.get("sample")
     if not kv or "snapshot_ms_max" not in kv:
-        log("n/a   snapshot of a 1 GiB heap < 50 ms: no snapshot figures")
+        log("n/a   snapshot of a %d MiB heap < 50 ms: no snapshot figures" % mib)
         log("n/a   no thread stalled > 1 ms during snapshots: no snapshot figures")
         return
     mx = float(kv["snapshot_ms_max"])
-    log("%s  snapshot of a 1 GiB heap < 50 ms: max %.1f ms" % (verdict(mx < 50), mx))
+    log("%s  snapshot of a %d MiB heap < 50 ms: max %.1f ms" % (verdict(mx < 50), mib, mx))
     st, ct = float(kv["snap_max_us"]), float(kv["control_max_us"])
     log("%s  no thread stalled > 1 ms during snapshots: worst %.0f us (control window %.0f us)" % (
         verdict(st <= 1000), st, ct))
@@ -373,17 +395,21 @@ def main():
     try:
         runner = Runner(a.build, tmp, int(os.environ.get("BENCH_TIMEOUT", "120")))
         log("bench: %d runs per configuration, configurations: %s" % (runs, ", ".join(configs)))
+        with open("/proc/loadavg") as fh:  # other work on the machine skews every figure
+            log("load average at start: %s" % " ".join(fh.read().split()[:3]))
         tsv_path = os.path.join(runner.b, "bench", "results.tsv")
         with open(tsv_path, "w") as tsv:
             tsv.write("workload\tconfig\trun\twall_s\tuser_s\tsys_s\tcpu_s\tmaxrss_kib\tstatus"
                       "\tsignal\ttimeout\tself_bytes\ttotal_bytes\n")
             wl, skip, res = bench_workloads(runner, names, configs, runs, tsv)
-        print_tables(wl, configs, skip, res)
-        big = run_bigheap(runner, mib) if "bigheap" not in os.environ.get("BENCH_SKIP", "") else {}
-        print_bigheap(big, mib)
-        print_targets(res, big)
+        print_tables(wl, configs, skip, res, os.path.relpath(runner.logdir))
+        big = {}
+        if "bigheap" not in os.environ.get("BENCH_SKIP", ""):
+            big = run_bigheap(runner, mib)
+            print_bigheap(big, mib)
+        print_targets(res, big, mib)
         log()
-        log("raw results: %s" % os.path.relpath(tsv_path, ROOT))
+        log("raw results: %s" % os.path.relpath(tsv_path))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
