@@ -189,15 +189,57 @@ static void smaps_line(const char *l, size_t len, void *ctx)
 
 /* ---- pages ---- */
 
+/* Sparse pages found by the scan, in increasing order within each scanned
+ * range, so a tracked allocation can tell which of its pages are sparse. */
+#define MAX_SPARSE (1u << 18)
+static uintptr_t *sparse;
+static size_t nsparse;
+static struct {
+    uintptr_t start, end;
+    size_t first, count;
+} sparse_range[DP_MAX_ARENAS * 4];
+static int nsparse_ranges;
+
+static void note_sparse(uintptr_t page)
+{
+    if (sparse && nsparse < MAX_SPARSE)
+        sparse[nsparse++] = page;
+}
+
+static int is_sparse(uintptr_t page)
+{
+    for (int r = 0; r < nsparse_ranges; r++) {
+        if (page < sparse_range[r].start || page >= sparse_range[r].end)
+            continue;
+        size_t lo = sparse_range[r].first, hi = lo + sparse_range[r].count;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (sparse[mid] < page)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo < sparse_range[r].first + sparse_range[r].count && sparse[lo] == page;
+    }
+    return 0;
+}
+
 struct page_stats {
     uint64_t live, empty_resident, sparse, resident;
     uintptr_t highest_live; /* page address, 0 if none */
 };
 
-static void scan_pages(uintptr_t start, uintptr_t end, struct page_stats *ps)
+/* Page statistics of [start, end); `record` keeps its sparse pages. */
+static void scan_pages(uintptr_t start, uintptr_t end, struct page_stats *ps, int record)
 {
     start &= ~(DP_PAGE - 1);
     end = (end + DP_PAGE - 1) & ~(DP_PAGE - 1);
+    record = record && nsparse_ranges < (int)(sizeof sparse_range / sizeof sparse_range[0]);
+    if (record) {
+        sparse_range[nsparse_ranges].start = start;
+        sparse_range[nsparse_ranges].end = end;
+        sparse_range[nsparse_ranges].first = nsparse;
+    }
     for (uintptr_t a = start; a < end;) {
         size_t n = (end - a) / DP_PAGE;
         if (n > sizeof words / sizeof words[0])
@@ -205,26 +247,33 @@ static void scan_pages(uintptr_t start, uintptr_t end, struct page_stats *ps)
         dp_pages_read(a, n, words);
         int have_core = mincore((void *)a, n * DP_PAGE, incore) == 0;
         for (size_t i = 0; i < n; i++) {
-            uint32_t live = DP_PAGE_LIVE(words[i]);
+            uint32_t live = words[i];
             if (have_core)
                 ps->resident += incore[i] & 1;
             if (live) {
                 ps->live++;
                 ps->highest_live = a + i * DP_PAGE;
-                if (live < SPARSE_BYTES)
+                if (live < SPARSE_BYTES) {
                     ps->sparse++;
+                    if (record)
+                        note_sparse(a + i * DP_PAGE);
+                }
             } else if (have_core && (incore[i] & 1)) {
                 ps->empty_resident++;
             }
         }
         a += n * DP_PAGE;
     }
+    if (record) {
+        sparse_range[nsparse_ranges].count = nsparse - sparse_range[nsparse_ranges].first;
+        nsparse_ranges++;
+    }
 }
 
 static uint64_t count_empty_resident(uintptr_t start, uintptr_t end)
 {
     struct page_stats ps = {0};
-    scan_pages(start, end, &ps);
+    scan_pages(start, end, &ps, 0);
     return ps.empty_resident;
 }
 
@@ -287,11 +336,8 @@ static void on_tracked(const struct dp_tracked *t, void *vctx)
     s->slot = t->slot;
     /* Sparse pages this allocation keeps alive (weighted like its bytes). */
     uint64_t sparse = 0;
-    for (uintptr_t p = t->ptr & ~(DP_PAGE - 1); p < t->ptr + t->size; p += DP_PAGE) {
-        uint32_t live = DP_PAGE_LIVE(dp_pages_word(p));
-        if (live && live < SPARSE_BYTES)
-            sparse++;
-    }
+    for (uintptr_t p = t->ptr & ~(DP_PAGE - 1); p < t->ptr + t->size; p += DP_PAGE)
+        sparse += is_sparse(p);
     s->pinned_pages += sparse * (t->weight / (t->size ? t->size : 1));
 }
 
@@ -565,6 +611,10 @@ static void take(const char *label)
     uint64_t t0 = dp_now_ns();
     struct jbuf jb, *j = &jb;
     memset(&S, 0, sizeof S);
+    if (!sparse)
+        sparse = dp_mem_map(MAX_SPARSE * sizeof *sparse);
+    nsparse = 0;
+    nsparse_ranges = 0;
     dp_track_sum(&S.tot);
     collect_arenas();
     S.nregions = dp_regions_copy(S.region, 1024);
@@ -584,7 +634,7 @@ static void take(const char *label)
         if (!m->info.system_mem)
             m->info.system_mem = S.brk_end - S.brk_start;
         if (brk_top > brk_base)
-            scan_pages(brk_base, brk_top, &main_ps);
+            scan_pages(brk_base, brk_top, &main_ps, 1);
         m->resident = main_ps.resident * DP_PAGE;
         m->pages_live = main_ps.live;
         m->pages_empty_resident = main_ps.empty_resident;
@@ -593,7 +643,7 @@ static void take(const char *label)
             struct arena_out *a = &S.arena[i];
             for (int h = 0; h < a->nheaps; h++) {
                 struct page_stats ps = {0};
-                scan_pages(a->heap[h], a->heap[h] + a->heap_size[h], &ps);
+                scan_pages(a->heap[h], a->heap[h] + a->heap_size[h], &ps, 1);
                 a->resident += ps.resident * DP_PAGE;
                 a->pages_live += ps.live;
                 a->pages_empty_resident += ps.empty_resident;

@@ -6,6 +6,7 @@
 #include "sites.h"
 
 struct thread_rec {
+    struct dp_pagelocal *pages;
     struct dp_slot_totals slot[DP_NSLOTS];
     int64_t large_count, large_bytes;
     uint64_t allocs, frees;
@@ -55,6 +56,9 @@ static struct thread_rec *acquire_rec(void)
     if (!r) {
         r = dp_mem_bump(sizeof *r);
         if (!r)
+            return NULL;
+        r->pages = dp_pages_local_new();
+        if (!r->pages)
             return NULL;
         struct thread_rec *head = __atomic_load_n(&all_recs, __ATOMIC_ACQUIRE);
         do
@@ -129,21 +133,18 @@ static inline void account(struct thread_rec *r, void *p, int sign)
 {
     struct dp_chunk c;
     int slot;
-    uintptr_t key = (uintptr_t)p - sizeof(size_t); /* where its page word is */
-    uint32_t word;
+    uintptr_t key = (uintptr_t)p - sizeof(size_t); /* its page counts it */
     if (!dp_track_glibc) {
         c.usable = usable_fn(p);
         c.csize = c.usable;
         slot = DP_SLOT_FOREIGN;
-        word = dp_pages_word(key);
     } else {
         dp_chunk_decode(p, &c);
         if (c.mmapped) {
             slot = DP_SLOT_MMAP;
-            word = dp_pages_word(key);
         } else {
             slot = c.arena ? slot_of(r, c.arena) : 0;
-            word = dp_pages_update(key, c.usable + sizeof(size_t), sign);
+            dp_pages_update(r->pages, key, c.usable + sizeof(size_t), sign);
             if (c.csize >= DP_LARGE_CHUNK) {
                 BUMP(r->large_count, sign);
                 BUMP(r->large_bytes, sign * (int64_t)c.csize);
@@ -165,7 +166,7 @@ static inline void account(struct thread_rec *r, void *p, int sign)
             dp_pages_mark(key, 1);
     } else {
         BUMP(r->frees, 1);
-        if (DP_PAGE_TRACKED(word) && dp_sites_free(p))
+        if (dp_pages_tracked(key) && dp_sites_free(p))
             dp_pages_mark(key, -1);
     }
 }
