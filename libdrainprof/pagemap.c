@@ -7,22 +7,22 @@
 /* Address space is cut into 64 MiB spans (a non-main arena heap is exactly
  * one). Per-thread maps find a span's deltas in a small open-addressing
  * table; the shared tracked-count map is a reserved two-level table. */
-#define SPAN_SHIFT 26
+#define SPAN_SHIFT DP_SPAN_SHIFT
 #define ADDR_BITS 47
 #define L1_SLOTS ((size_t)1 << (ADDR_BITS - SPAN_SHIFT))
-#define SPAN_PAGES ((size_t)1 << (SPAN_SHIFT - DP_PAGE_SHIFT))
+#define SPAN_PAGES DP_SPAN_PAGES
 #define LOCAL_SLOTS 1024 /* spans one thread can touch: 64 GiB of heap */
 
-struct dp_pagelocal {
-    uintptr_t last_key; /* one-entry cache: span index + 1 */
-    uint16_t *last;
+struct local {
+    struct dp_pagelocal head; /* first: the inline fast path's view */
     uintptr_t key[LOCAL_SLOTS]; /* span index + 1, 0 = empty; set after ptr */
     uint16_t *ptr[LOCAL_SLOTS];
-    struct dp_pagelocal *next;
+    struct local *next;
 };
 
-static struct dp_pagelocal *locals;
-static uint16_t **tracked_l1;
+static struct local *locals;
+uint16_t **dp_tracked_l1;
+#define tracked_l1 dp_tracked_l1
 
 int dp_pages_init(void)
 {
@@ -33,14 +33,14 @@ int dp_pages_init(void)
 
 struct dp_pagelocal *dp_pages_local_new(void)
 {
-    struct dp_pagelocal *l = dp_mem_map(sizeof *l);
+    struct local *l = dp_mem_map(sizeof *l);
     if (!l)
         return NULL;
-    struct dp_pagelocal *head = __atomic_load_n(&locals, __ATOMIC_ACQUIRE);
+    struct local *head = __atomic_load_n(&locals, __ATOMIC_ACQUIRE);
     do
         l->next = head;
     while (!__atomic_compare_exchange_n(&locals, &head, l, 1, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE));
-    return l;
+    return &l->head;
 }
 
 static inline size_t slot_of(uintptr_t key)
@@ -50,15 +50,16 @@ static inline size_t slot_of(uintptr_t key)
 
 /* The owner's lookup; creates the span's deltas on first use (once per
  * 64 MiB of heap a thread touches: the only mapping the hot path makes). */
-static uint16_t *local_span(struct dp_pagelocal *l, uintptr_t span_index)
+static uint16_t *local_span(struct dp_pagelocal *pl, uintptr_t span_index)
 {
+    struct local *l = (struct local *)pl;
     uintptr_t key = span_index + 1;
-    if (DP_LIKELY(l->last_key == key))
-        return l->last;
+    if (DP_LIKELY(l->head.last_key == key))
+        return l->head.last;
     for (size_t i = slot_of(key), n = 0; n < LOCAL_SLOTS; i = (i + 1) & (LOCAL_SLOTS - 1), n++) {
         if (l->key[i] == key) {
-            l->last_key = key;
-            return l->last = l->ptr[i];
+            l->head.last_key = key;
+            return l->head.last = l->ptr[i];
         }
         if (l->key[i] == 0) {
             uint16_t *s = dp_mem_map(SPAN_PAGES * sizeof *s);
@@ -66,8 +67,8 @@ static uint16_t *local_span(struct dp_pagelocal *l, uintptr_t span_index)
                 return NULL;
             l->ptr[i] = s;
             __atomic_store_n(&l->key[i], key, __ATOMIC_RELEASE);
-            l->last_key = key;
-            return l->last = s;
+            l->head.last_key = key;
+            return l->head.last = s;
         }
     }
     dp_invariant_failed("a thread touches at most 64 GiB of heap spans", __FILE__, __LINE__);
@@ -75,7 +76,7 @@ static uint16_t *local_span(struct dp_pagelocal *l, uintptr_t span_index)
 }
 
 /* A reader's lookup in another thread's map. */
-static const uint16_t *peek_span(const struct dp_pagelocal *l, uintptr_t span_index)
+static const uint16_t *peek_span(const struct local *l, uintptr_t span_index)
 {
     uintptr_t key = span_index + 1;
     for (size_t i = slot_of(key), n = 0; n < LOCAL_SLOTS; i = (i + 1) & (LOCAL_SLOTS - 1), n++) {
@@ -88,14 +89,13 @@ static const uint16_t *peek_span(const struct dp_pagelocal *l, uintptr_t span_in
     return NULL;
 }
 
-/* Single writer per map: a relaxed load and store, no locked instruction. */
 static inline void add(uint16_t *c, uint32_t amount, int sign)
 {
     uint16_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
     __atomic_store_n(c, (uint16_t)(sign > 0 ? v + amount : v - amount), __ATOMIC_RELAXED);
 }
 
-void dp_pages_update(struct dp_pagelocal *l, uintptr_t start, size_t len, int sign)
+void dp_pages_update_slow(struct dp_pagelocal *l, uintptr_t start, size_t len, int sign)
 {
     uintptr_t end = start + len;
     uintptr_t page = start >> DP_PAGE_SHIFT, last = (end - 1) >> DP_PAGE_SHIFT;
@@ -145,17 +145,11 @@ void dp_pages_mark(uintptr_t addr, int sign)
         __atomic_fetch_sub(c, 1, __ATOMIC_RELAXED);
 }
 
-uint32_t dp_pages_tracked(uintptr_t addr)
-{
-    uint16_t *s = tracked_span(addr, 0);
-    return s ? __atomic_load_n(&s[(addr >> DP_PAGE_SHIFT) & (SPAN_PAGES - 1)], __ATOMIC_RELAXED) : 0;
-}
-
 void dp_pages_read(uintptr_t first, size_t n, uint32_t *out)
 {
     memset(out, 0, n * sizeof *out);
     uintptr_t page0 = first >> DP_PAGE_SHIFT;
-    for (const struct dp_pagelocal *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next) {
+    for (const struct local *l = __atomic_load_n(&locals, __ATOMIC_ACQUIRE); l; l = l->next) {
         for (size_t i = 0; i < n;) {
             uintptr_t page = page0 + i;
             uintptr_t span_index = page >> (SPAN_SHIFT - DP_PAGE_SHIFT);

@@ -20,18 +20,48 @@
 #define DP_PAGE_SHIFT 12
 #define DP_PAGE ((uintptr_t)1 << DP_PAGE_SHIFT)
 
-struct dp_pagelocal;
+/* The start of a per-thread map, for the inline fast path below. */
+struct dp_pagelocal {
+    uintptr_t last_key; /* one-entry cache: span index + 1 */
+    uint16_t *last;
+};
 
 int dp_pages_init(void);
 /* A new per-thread map (never freed: maps are recycled with thread records,
  * their deltas stay part of the sum). */
 struct dp_pagelocal *dp_pages_local_new(void);
 /* Adds (sign > 0) or removes the live range [start, start + len). */
-void dp_pages_update(struct dp_pagelocal *l, uintptr_t start, size_t len, int sign);
+void dp_pages_update_slow(struct dp_pagelocal *l, uintptr_t start, size_t len, int sign);
+
+#define DP_SPAN_SHIFT 26
+#define DP_SPAN_PAGES ((uintptr_t)1 << (DP_SPAN_SHIFT - DP_PAGE_SHIFT))
+
+/* The common case inline: one page, in the span the thread used last. Single
+ * writer per map: a relaxed load and store, no locked instruction. */
+static inline void dp_pages_update(struct dp_pagelocal *l, uintptr_t start, size_t len, int sign)
+{
+    uintptr_t page = start >> DP_PAGE_SHIFT;
+    if (__builtin_expect(((start + len - 1) >> DP_PAGE_SHIFT) == page &&
+                             l->last_key == (page >> (DP_SPAN_SHIFT - DP_PAGE_SHIFT)) + 1, 1)) {
+        uint16_t *c = &l->last[page & (DP_SPAN_PAGES - 1)];
+        uint16_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
+        __atomic_store_n(c, (uint16_t)(sign > 0 ? v + len : v - len), __ATOMIC_RELAXED);
+        return;
+    }
+    dp_pages_update_slow(l, start, len, sign);
+}
 /* Counts one tracked allocation starting at addr in or out. */
 void dp_pages_mark(uintptr_t addr, int sign);
 /* Tracked allocations starting in addr's page (0 for pages never marked). */
-uint32_t dp_pages_tracked(uintptr_t addr);
+extern uint16_t **dp_tracked_l1;
+static inline uint32_t dp_pages_tracked(uintptr_t addr)
+{
+    uintptr_t i = addr >> DP_SPAN_SHIFT;
+    if (!dp_tracked_l1 || i >= ((uintptr_t)1 << (47 - DP_SPAN_SHIFT)))
+        return 0;
+    uint16_t *s = __atomic_load_n(&dp_tracked_l1[i], __ATOMIC_ACQUIRE);
+    return s ? __atomic_load_n(&s[(addr >> DP_PAGE_SHIFT) & (DP_SPAN_PAGES - 1)], __ATOMIC_RELAXED) : 0;
+}
 /* Live bytes of n pages from `first` (a page address), summed over every
  * thread's map, into out. */
 void dp_pages_read(uintptr_t first, size_t n, uint32_t *out);

@@ -45,9 +45,15 @@ static void *pool_alloc(size_t n, size_t align)
 
 #define RESOLVE(name) dp_real.name = (__typeof__(dp_real.name))dlsym(RTLD_NEXT, #name)
 
+/* Cheap enough for every call: one load once resolved. */
+static inline int ready(void)
+{
+    return DP_LIKELY(__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 2) || dp_shim_ready();
+}
+
 int dp_shim_ready(void)
 {
-    if (DP_LIKELY(__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 2))
+    if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 2)
         return 1;
     int expected = 0;
     if (!__atomic_compare_exchange_n(&state, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -86,7 +92,7 @@ int dp_shim_ready(void)
 
 /* Tracking is skipped while the library itself allocates (dp_in_hook) and
  * before the real functions are known. */
-#define TRACKING() (DP_LIKELY(dp_shim_ready()) && !dp_in_hook)
+#define TRACKING() (DP_LIKELY(ready()) && !dp_in_hook)
 
 static void note_alloc(void *p)
 {
@@ -113,7 +119,7 @@ static void *tracked(void *p)
 
 DP_EXPORT void *malloc(size_t n)
 {
-    if (DP_UNLIKELY(!dp_shim_ready()))
+    if (DP_UNLIKELY(!ready()))
         return pool_alloc(n, 16);
     return tracked(dp_real.malloc(n));
 }
@@ -129,7 +135,7 @@ DP_EXPORT void free(void *p)
 
 DP_EXPORT void *calloc(size_t n, size_t size)
 {
-    if (DP_UNLIKELY(!dp_shim_ready())) {
+    if (DP_UNLIKELY(!ready())) {
         size_t total;
         if (__builtin_mul_overflow(n, size, &total))
             return NULL;
@@ -155,7 +161,7 @@ DP_EXPORT void *realloc(void *old, size_t n)
 {
     if (DP_UNLIKELY(old && in_pool(old)))
         return realloc_from_pool(old, n);
-    if (DP_UNLIKELY(!dp_shim_ready()))
+    if (DP_UNLIKELY(!ready()))
         return old ? NULL : pool_alloc(n, 16);
     int track = !dp_in_hook;
     if (old && track)
@@ -182,7 +188,7 @@ DP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
 
 DP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
-    if (DP_UNLIKELY(!dp_shim_ready())) {
+    if (DP_UNLIKELY(!ready())) {
         void *p = pool_alloc(n, align);
         if (!p)
             return ENOMEM;
@@ -197,28 +203,28 @@ DP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 DP_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
-    if (DP_UNLIKELY(!dp_shim_ready()))
+    if (DP_UNLIKELY(!ready()))
         return pool_alloc(n, align);
     return tracked(dp_real.aligned_alloc(align, n));
 }
 
 DP_EXPORT void *memalign(size_t align, size_t n)
 {
-    if (DP_UNLIKELY(!dp_shim_ready()))
+    if (DP_UNLIKELY(!ready()))
         return pool_alloc(n, align);
     return tracked(dp_real.memalign(align, n));
 }
 
 DP_EXPORT void *valloc(size_t n)
 {
-    if (DP_UNLIKELY(!dp_shim_ready()))
+    if (DP_UNLIKELY(!ready()))
         return pool_alloc(n, 4096);
     return tracked(dp_real.valloc(n));
 }
 
 DP_EXPORT void *pvalloc(size_t n)
 {
-    if (DP_UNLIKELY(!dp_shim_ready()))
+    if (DP_UNLIKELY(!ready()))
         return pool_alloc((n + 4095) & ~(size_t)4095, 4096);
     return tracked(dp_real.pvalloc(n));
 }
@@ -227,7 +233,7 @@ DP_EXPORT size_t malloc_usable_size(void *p)
 {
     if (p && in_pool(p))
         return ((size_t *)p)[-1];
-    if (DP_UNLIKELY(!dp_shim_ready()))
+    if (DP_UNLIKELY(!ready()))
         return 0;
     return dp_real.malloc_usable_size(p);
 }
@@ -237,7 +243,7 @@ DP_EXPORT size_t malloc_usable_size(void *p)
 /* Calls that arrive while another thread is still resolving. */
 static int unresolved(const void *fn)
 {
-    if (DP_LIKELY(dp_shim_ready()) || fn)
+    if (DP_LIKELY(ready()) || fn)
         return 0;
     errno = EAGAIN;
     return 1;

@@ -9,7 +9,8 @@
 #include <math.h>
 #include <string.h>
 
-static int mode = DP_STACKS_OFF;
+int dp_sites_mode = DP_STACKS_OFF;
+#define mode dp_sites_mode
 static double sample_mean = 524288;
 static int depth = 24;
 static uintptr_t self_lo, self_hi; /* our own text, cut from stacks */
@@ -202,7 +203,9 @@ int dp_sites_free(void *p)
     return found;
 }
 
-static __thread int64_t sample_left;
+__thread int64_t dp_sample_left;
+#define sample_left dp_sample_left
+static __thread int sample_started;
 static __thread uint64_t rng;
 
 /* Exponential spacing with the configured mean, as tcmalloc and jemalloc
@@ -218,7 +221,7 @@ static int64_t next_gap(void)
     return (int64_t)(-log(u) * sample_mean) + 1;
 }
 
-int dp_sites_alloc(void *p, size_t usable, int slot)
+int dp_sites_alloc_slow(void *p, size_t usable, int slot)
 {
     if (!stack_slots)
         return 0;
@@ -227,9 +230,12 @@ int dp_sites_alloc(void *p, size_t usable, int slot)
      * each already costs a system call, and the snapshot needs their list. */
     int take = mode == DP_STACKS_ALL || slot == DP_SLOT_MMAP;
     if (mode == DP_STACKS_SAMPLE && slot != DP_SLOT_MMAP) {
-        if (sample_left == 0)
-            sample_left = next_gap();
-        sample_left -= (int64_t)usable;
+        /* The inline countdown already took this allocation's bytes; a
+         * thread's first allocation only starts its countdown. */
+        if (!sample_started) {
+            sample_started = 1;
+            sample_left += next_gap();
+        }
         if (sample_left <= 0) {
             take = 1;
             /* An allocation of s bytes is picked with probability

@@ -6,12 +6,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "options.h"
+
 #define DP_MAX_FRAMES 64
 
 void dp_sites_init(int mode, uint64_t sample_bytes, int depth);
 /* Called for each new allocation. Returns 1 if the allocation is now
- * tracked (the caller counts it in its page word). */
-int dp_sites_alloc(void *p, size_t usable, int slot);
+ * tracked (the caller counts it in its page's tracked count). */
+int dp_sites_alloc_slow(void *p, size_t usable, int slot);
+
+/* The sampling countdown, inline: most allocations only subtract. */
+extern int dp_sites_mode;
+extern __thread int64_t dp_sample_left;
+static inline int dp_sites_alloc(void *p, size_t usable, int slot, int mmapped)
+{
+    if (dp_sites_mode == DP_STACKS_SAMPLE && !mmapped && (dp_sample_left -= (int64_t)usable) > 0)
+        return 0;
+    if (dp_sites_mode == DP_STACKS_OFF && !mmapped)
+        return 0;
+    return dp_sites_alloc_slow(p, usable, slot);
+}
 /* Logs a chunk just carved from the main arena's top (with its stack unless
  * stacks are off). */
 void dp_sites_carve(void *p, size_t usable);

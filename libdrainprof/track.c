@@ -162,7 +162,7 @@ static inline void account(struct thread_rec *r, void *p, int sign)
     BUMP(s->chunk_bytes, sign * (int64_t)c.csize);
     if (sign > 0) {
         BUMP(r->allocs, 1);
-        if (dp_sites_alloc(p, c.usable, slot))
+        if (dp_sites_alloc(p, c.usable, slot, slot == DP_SLOT_MMAP))
             dp_pages_mark(key, 1);
     } else {
         BUMP(r->frees, 1);
