@@ -193,6 +193,7 @@ __attribute__((constructor(101))) static void dp_init(void)
     started = 1;
     dp_in_hook++;
     dp_options_parse(&dp_opt, lookup_env);
+    dp_mem_register_self();
     if (!dp_opt.follow)
         strip_preload();
     dp_glibc_detect((void *)dp_real.malloc, allocator, sizeof allocator);

@@ -93,14 +93,20 @@ int dp_mem_is_own(uintptr_t start, uintptr_t end)
     return 0;
 }
 
-size_t dp_mem_resident(void)
+size_t dp_mem_resident_in(uintptr_t lo, uintptr_t hi, uint64_t *size)
 {
     static unsigned char vec[4096];
     size_t pages = 0;
+    *size = 0;
     unsigned n = __atomic_load_n(&own_count, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n && i < DP_MAX_OWN; i++) {
-        uintptr_t e = __atomic_load_n(&own[i].end, __ATOMIC_ACQUIRE);
-        for (uintptr_t a = own[i].start; e && a < e;) {
+        uintptr_t s = own[i].start, e = __atomic_load_n(&own[i].end, __ATOMIC_ACQUIRE);
+        if (!e || e <= lo || s >= hi)
+            continue;
+        s = s > lo ? s : lo;
+        e = e < hi ? e : hi;
+        *size += e - s;
+        for (uintptr_t a = s; a < e;) {
             size_t k = (e - a) / 4096 < sizeof vec ? (e - a) / 4096 : sizeof vec;
             if (mincore((void *)a, k * 4096, vec) != 0)
                 break;
@@ -110,6 +116,12 @@ size_t dp_mem_resident(void)
         }
     }
     return pages * 4096;
+}
+
+size_t dp_mem_resident(void)
+{
+    uint64_t size;
+    return dp_mem_resident_in(0, UINTPTR_MAX, &size);
 }
 
 size_t dp_mem_mapped_bytes(void)

@@ -20,8 +20,10 @@ void dp_mem_register_self(void);
 /* Is [start, end) one of ours (overlaps any of our mappings)? */
 int dp_mem_is_own(uintptr_t start, uintptr_t end);
 
-/* Resident bytes of our mappings (mincore). */
+/* Resident bytes of our mappings (mincore); _in: of their parts inside
+ * [lo, hi), with the parts' total size in *size. */
 size_t dp_mem_resident(void);
+size_t dp_mem_resident_in(uintptr_t lo, uintptr_t hi, uint64_t *size);
 
 /* Total bytes currently mapped by the profiler. */
 size_t dp_mem_mapped_bytes(void);

@@ -98,14 +98,6 @@ static struct arena_out *arena_of_addr(uintptr_t a)
     return NULL;
 }
 
-static int region_index(uintptr_t start, uintptr_t end)
-{
-    for (int i = 0; i < S.nregions; i++)
-        if (S.region[i].start < end && start < S.region[i].end)
-            return i;
-    return -1;
-}
-
 /* Resident pages of [start, end), from mincore (page aligned). */
 static uint64_t resident_pages(uintptr_t start, uintptr_t end)
 {
@@ -144,16 +136,56 @@ static uintptr_t mmap_chunks_in(const struct dp_mapping *m)
     return cur - m->start;
 }
 
+static void add_class(int c, uint64_t count, uint64_t size, uint64_t rss)
+{
+    S.cls[c].count += count;
+    S.cls[c].size += size;
+    S.cls[c].rss += rss;
+}
+
+static uint64_t overlap(uintptr_t a0, uintptr_t a1, uintptr_t b0, uintptr_t b1)
+{
+    uintptr_t lo = a0 > b0 ? a0 : b0, hi = a1 < b1 ? a1 : b1;
+    return hi > lo ? hi - lo : 0;
+}
+
 static void on_mapping(const struct dp_mapping *m, void *ctx)
 {
     (void)ctx;
     int c;
     int anon = m->inode == 0 && (m->path[0] == 0 || !strncmp(m->path, "[anon", 5));
     struct arena_out *a;
-    int r;
+    /* The kernel merges neighbouring anonymous mappings with equal flags, so
+     * one entry can hold ours (all MAP_NORESERVE) and a program's own
+     * MAP_NORESERVE region: those parts are measured with mincore and only
+     * the rest of the entry is classified. */
+    uint64_t own_size = 0, own_rss = 0, app_size = 0, app_rss = 0;
     if (dp_mem_is_own(m->start, m->end)) {
-        c = C_SELF;
-    } else if (!strcmp(m->path, "[heap]")) {
+        own_rss = dp_mem_resident_in(m->start, m->end, &own_size);
+        add_class(C_SELF, 1, own_size, own_rss);
+    }
+    for (int r = 0; r < S.nregions; r++) {
+        uint64_t size = overlap(m->start, m->end, S.region[r].start, S.region[r].end);
+        if (!size)
+            continue;
+        uintptr_t lo = m->start > S.region[r].start ? m->start : S.region[r].start;
+        uint64_t rss = resident_pages(lo, lo + size) * DP_PAGE;
+        S.region_rss[r] += rss;
+        app_size += size;
+        app_rss += rss;
+    }
+    if (app_size)
+        add_class(C_APP, 1, app_size, app_rss);
+    uint64_t size = m->end - m->start;
+    uint64_t rest_size = size > own_size + app_size ? size - own_size - app_size : 0;
+    uint64_t rest_rss = m->rss > own_rss + app_rss ? m->rss - own_rss - app_rss : 0;
+    if (own_size || app_size) {
+        if (rest_size)
+            add_class(C_OTHER, 1, rest_size, rest_rss);
+        S.prev = *m;
+        return;
+    }
+    if (!strcmp(m->path, "[heap]")) {
         c = C_BRK;
         S.brk_start = m->start;
         S.brk_end = m->end;
@@ -163,9 +195,6 @@ static void on_mapping(const struct dp_mapping *m, void *ctx)
     } else if (anon && (a = arena_of_addr(m->start)) != NULL) {
         c = C_ARENA;
         a->anon_huge += m->anon_huge;
-    } else if ((r = region_index(m->start, m->end)) >= 0) {
-        c = C_APP;
-        S.region_rss[r] += m->rss;
     } else if (!anon) {
         c = C_FILE;
     } else if (m->perms[0] == 'r' && mmap_chunks_in(m)) {
@@ -176,9 +205,7 @@ static void on_mapping(const struct dp_mapping *m, void *ctx)
     } else {
         c = C_OTHER;
     }
-    S.cls[c].count++;
-    S.cls[c].size += m->end - m->start;
-    S.cls[c].rss += m->rss;
+    add_class(c, 1, size, m->rss);
     S.prev = *m;
 }
 
