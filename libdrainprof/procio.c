@@ -10,12 +10,24 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* Our descriptors live at 600 and up: a program that closes or reuses low
+ * descriptors it does not own (closefrom, dup2 loops) must not reach ours,
+ * nor we its files. The low one is given back at once. */
+#define DP_FD_FLOOR 600
+
 static int open_ro(const char *path, int flags)
 {
     int fd;
     do
         fd = open(path, O_RDONLY | O_CLOEXEC | flags);
     while (fd < 0 && errno == EINTR);
+    if (fd >= 0 && fd < DP_FD_FLOOR) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, DP_FD_FLOOR);
+        if (high >= 0) {
+            close(fd);
+            fd = high;
+        }
+    }
     return fd;
 }
 

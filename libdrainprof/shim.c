@@ -226,6 +226,12 @@ DP_EXPORT void *pvalloc(size_t n)
 {
     if (DP_UNLIKELY(!ready()))
         return pool_alloc((n + 4095) & ~(size_t)4095, 4096);
+    /* Another allocator may lack pvalloc (jemalloc does): glibc's would then
+     * hand out a block the other allocator's free cannot take. */
+    if (!dp_track_glibc) {
+        size_t page = 4096, rounded = (n + page - 1) & ~(page - 1);
+        return tracked(dp_real.memalign(page, rounded ? rounded : page));
+    }
     return tracked(dp_real.pvalloc(n));
 }
 

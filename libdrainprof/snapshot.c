@@ -758,17 +758,21 @@ static void take(const char *label)
     }
     jb_end_arr(j);
 
-    jb_obj(j, "mmap_chunks");
-    jb_i64(j, "count", S.tot.slot[DP_SLOT_MMAP].live_chunks);
-    jb_i64(j, "bytes", S.tot.slot[DP_SLOT_MMAP].chunk_bytes);
-    jb_u64(j, "resident_bytes", S.mmap_chunk_rss);
-    jb_end_obj(j);
-
-    jb_obj(j, "large_in_heap");
-    jb_i64(j, "count", S.tot.large_count);
-    jb_i64(j, "bytes", S.tot.large_bytes);
-    jb_u64(j, "threshold", DP_LARGE_CHUNK);
-    jb_end_obj(j);
+    if (dp_track_glibc) {
+        jb_obj(j, "mmap_chunks");
+        jb_i64(j, "count", S.tot.slot[DP_SLOT_MMAP].live_chunks);
+        jb_i64(j, "bytes", S.tot.slot[DP_SLOT_MMAP].chunk_bytes);
+        jb_u64(j, "resident_bytes", S.mmap_chunk_rss);
+        jb_end_obj(j);
+        jb_obj(j, "large_in_heap");
+        jb_i64(j, "count", S.tot.large_count);
+        jb_i64(j, "bytes", S.tot.large_bytes);
+        jb_u64(j, "threshold", DP_LARGE_CHUNK);
+        jb_end_obj(j);
+    } else {
+        jb_null(j, "mmap_chunks");
+        jb_null(j, "large_in_heap");
+    }
 
     /* The brk top and what pins it. */
     uint64_t pages_live = 0, pages_empty = 0, pages_sparse = 0;

@@ -54,12 +54,16 @@ static uint64_t rss_now(void)
     return resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* The RSS drop, never below 0 (a copy faults a few pages back in while
+ * it trims), or -1 when RSS cannot be read. */
 static int64_t trim_here(void)
 {
     uint64_t before = rss_now();
     malloc_trim(0);
     uint64_t after = rss_now();
-    return before && after ? (int64_t)before - (int64_t)after : -1;
+    if (!before || !after)
+        return -1;
+    return before > after ? (int64_t)(before - after) : 0;
 }
 
 static void dry_run(struct dp_trim_result *r)
@@ -97,11 +101,12 @@ static void dry_run(struct dp_trim_result *r)
     }
     struct pollfd pfd = {fds[0], POLLIN, 0};
     int64_t released = -1;
-    if (poll(&pfd, 1, CHILD_TIMEOUT_MS) == 1 && read(fds[0], &released, sizeof released) == sizeof released &&
-        released >= 0)
-        r->released = (uint64_t)released;
-    else
+    if (poll(&pfd, 1, CHILD_TIMEOUT_MS) != 1 || read(fds[0], &released, sizeof released) != sizeof released)
         r->skipped = "the copy did not answer in time";
+    else if (released < 0)
+        r->skipped = "the copy could not read its RSS";
+    else
+        r->released = (uint64_t)released;
     close(fds[0]);
     kill((pid_t)pid, SIGKILL);
     while (waitpid((pid_t)pid, NULL, __WCLONE) < 0 && errno == EINTR)

@@ -27,7 +27,7 @@ header, snaps, stacks, modules, end = r.load(files[0])
 if end is None:
     r.fail("no end line")
 K = 256 << 10
-ok = info["fired"] >= 200
+ok = info["fired"] >= 100  # 1 ms timer for 1 s; fewer on a loaded machine
 base = r.snapshot(snaps, "start")["heap"]["live_bytes"]
 ok &= r.within("held: live - start vs program's blocks", r.snapshot(snaps, "held")["heap"]["live_bytes"] - base,
                info["held"], 0.01, K)
