@@ -2,6 +2,7 @@
 #include "dp.h"
 #include "glibc.h"
 #include "mem.h"
+#include "modules.h"
 #include "options.h"
 #include "regions.h"
 #include "report.h"
@@ -130,6 +131,7 @@ static void start_sampler(void)
 static void fork_prepare(void)
 {
     dp_snapshot_fork_prepare();
+    dp_modules_fork_prepare();
     dp_regions_fork_prepare();
     dp_sites_fork_prepare();
     dp_track_fork_prepare();
@@ -142,6 +144,7 @@ static void fork_parent(void)
     dp_track_fork_release();
     dp_sites_fork_release();
     dp_regions_fork_release();
+    dp_modules_fork_release();
     dp_snapshot_fork_release(0);
 }
 
@@ -154,6 +157,7 @@ static void fork_child(void)
     dp_track_fork_release();
     dp_sites_fork_release();
     dp_regions_fork_release();
+    dp_modules_fork_release();
     dp_report_forget();
     dp_snapshot_fork_release(1);
     if (dir_ok) {

@@ -3,6 +3,7 @@
 #include "shim.h"
 #include "dp.h"
 #include "glibc.h"
+#include "modules.h"
 #include "pagemap.h"
 #include "regions.h"
 #include "track.h"
@@ -78,6 +79,7 @@ int dp_shim_ready(void)
     RESOLVE(brk);
     RESOLVE(sbrk);
     RESOLVE(madvise);
+    RESOLVE(dlclose);
     char name[64];
     int glibc = dp_glibc_detect((void *)dp_real.malloc, name, sizeof name);
     dp_pages_init();
@@ -226,12 +228,8 @@ DP_EXPORT void *pvalloc(size_t n)
 {
     if (DP_UNLIKELY(!ready()))
         return pool_alloc((n + 4095) & ~(size_t)4095, 4096);
-    /* Another allocator may lack pvalloc (jemalloc does): glibc's would then
-     * hand out a block the other allocator's free cannot take. */
-    if (!dp_track_glibc) {
-        size_t page = 4096, rounded = (n + page - 1) & ~(page - 1);
-        return tracked(dp_real.memalign(page, rounded ? rounded : page));
-    }
+    /* With an allocator that lacks pvalloc (jemalloc), this is glibc's, as
+     * it would be without us: the program keeps its own behaviour. */
     return tracked(dp_real.pvalloc(n));
 }
 
@@ -348,4 +346,18 @@ DP_EXPORT int madvise(void *addr, size_t len, int advice)
     if (rc == 0 && TRACKING())
         dp_regions_note_madvise(advice, len);
     return rc;
+}
+
+/* Remember the objects before one may go, so stacks that point into it can
+ * still be symbolized offline. */
+DP_EXPORT int dlclose(void *handle)
+{
+    if (DP_UNLIKELY(unresolved((const void *)dp_real.dlclose)))
+        return -1;
+    if (TRACKING()) {
+        dp_in_hook++;
+        dp_modules_refresh();
+        dp_in_hook--;
+    }
+    return dp_real.dlclose(handle);
 }

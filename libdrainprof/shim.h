@@ -25,6 +25,7 @@ struct dp_real {
     int (*brk)(void *);
     void *(*sbrk)(intptr_t);
     int (*madvise)(void *, size_t, int);
+    int (*dlclose)(void *);
 };
 
 /* The next definitions (RTLD_NEXT), resolved on first use. */

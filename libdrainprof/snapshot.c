@@ -7,6 +7,7 @@
 #include "glibc.h"
 #include "jbuf.h"
 #include "mem.h"
+#include "modules.h"
 #include "options.h"
 #include "pagemap.h"
 #include "proc.h"
@@ -16,7 +17,6 @@
 #include "track.h"
 #include "trim.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <gnu/libc-version.h>
 #include <stdio.h>
@@ -392,80 +392,26 @@ static void write_line(struct jbuf *j)
         dp_invariant_failed("report line fits its buffer", __FILE__, __LINE__);
 }
 
-/* Modules: one line per loaded object the first time it is seen. */
-#define MAX_MODULES 1024
-static uintptr_t module_seen[MAX_MODULES];
-static int nmodules;
-
-static void build_id(struct dl_phdr_info *info, char *out, size_t cap)
+static void write_new_modules(struct jbuf *j)
 {
-    out[0] = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE)
-            continue;
-        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
-        while (p + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-            const char *name = p + sizeof *nh;
-            const unsigned char *desc = (const unsigned char *)name + ((nh->n_namesz + 3) & ~3u);
-            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4)) {
-                size_t k = 0;
-                for (unsigned d = 0; d < nh->n_descsz && k + 3 < cap; d++)
-                    k += (size_t)snprintf(out + k, cap - k, "%02x", desc[d]);
-                return;
-            }
-            p = (const char *)desc + ((nh->n_descsz + 3) & ~3u);
+    struct dp_module m[16];
+    int n;
+    dp_modules_refresh();
+    while ((n = dp_modules_take_new(m, 16)) > 0)
+        for (int i = 0; i < n; i++) {
+            jb_init(j, line, sizeof line);
+            jb_obj(j, NULL);
+            jb_str(j, "type", "module");
+            jb_str(j, "path", m[i].path);
+            jb_hex(j, "base", m[i].base);
+            jb_hex(j, "end", m[i].end);
+            if (m[i].build_id[0])
+                jb_str(j, "build_id", m[i].build_id);
+            else
+                jb_null(j, "build_id");
+            jb_end_obj(j);
+            write_line(j);
         }
-    }
-}
-
-static int on_module(struct dl_phdr_info *info, size_t size, void *vj)
-{
-    (void)size;
-    struct jbuf *j = vj;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo)
-            lo = a;
-        if (a + ph->p_memsz > hi)
-            hi = a + ph->p_memsz;
-    }
-    if (!hi)
-        return 0;
-    for (int i = 0; i < nmodules; i++)
-        if (module_seen[i] == lo)
-            return 0;
-    if (nmodules == MAX_MODULES)
-        return 0;
-    module_seen[nmodules++] = lo;
-    char path[512], id[96];
-    if (info->dlpi_name && info->dlpi_name[0]) {
-        snprintf(path, sizeof path, "%s", info->dlpi_name);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-        path[n > 0 ? n : 0] = 0;
-    }
-    if (!strncmp(path, "linux-vdso", 10))
-        return 0;
-    build_id(info, id, sizeof id);
-    jb_init(j, line, sizeof line);
-    jb_obj(j, NULL);
-    jb_str(j, "type", "module");
-    jb_str(j, "path", path);
-    jb_hex(j, "base", info->dlpi_addr);
-    jb_hex(j, "end", hi);
-    if (id[0])
-        jb_str(j, "build_id", id);
-    else
-        jb_null(j, "build_id");
-    jb_end_obj(j);
-    write_line(j);
-    return 0;
 }
 
 static void write_new_stacks(struct jbuf *j)
@@ -473,7 +419,7 @@ static void write_new_stacks(struct jbuf *j)
     uint32_t n = dp_sites_stack_count();
     uintptr_t frames[DP_MAX_FRAMES];
     if (n > stacks_written)
-        dl_iterate_phdr(on_module, j);
+        write_new_modules(j);
     for (; stacks_written < n; stacks_written++) {
         int k = dp_sites_frames(stacks_written, frames, DP_MAX_FRAMES);
         if (!k)
@@ -1056,7 +1002,7 @@ void dp_snapshot_fork_release(int child)
         seq = 0;
         have_prev_vm = 0;
         stacks_written = 1;
-        nmodules = 0;
+        dp_modules_rewind();
     }
     unlock();
 }
