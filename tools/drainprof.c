@@ -41,6 +41,21 @@ static int find_lib(char *out, size_t cap)
     return access(out, R_OK);
 }
 
+/* --dir names where the user wants reports: create it (and its parents)
+ * when missing; the library warns if it still cannot be used. */
+static void make_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(buf, 0755);
+            *p = '/';
+        }
+    mkdir(buf, 0755);
+}
+
 int main(int argc, char **argv)
 {
     int i = 1, summary = 1;
@@ -80,8 +95,10 @@ int main(int argc, char **argv)
             return 2;
         }
         setenv(env, argv[++i], 1);
-        if (!strcmp(env, "DRAINPROF_DIR"))
+        if (!strcmp(env, "DRAINPROF_DIR")) {
             dir = argv[i];
+            make_dirs(dir);
+        }
     }
     if (i >= argc) {
         usage(stderr);
