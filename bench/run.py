@@ -14,6 +14,7 @@ default 1024), BENCH_SKIP=bigheap (leave out the snapshot-cost run).
 """
 import argparse
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -58,6 +59,11 @@ class Runner:
         self.b = os.path.join(ROOT, build)
         self.measure = os.path.join(self.b, "bench", "measure")
         self.lib = os.path.join(self.b, "libdrainprof.so")
+        if os.path.exists(self.lib):
+            # A private copy: a rebuild during the run must not mix versions.
+            with open(self.lib, "rb") as fh:
+                self.lib_sha = hashlib.sha256(fh.read()).hexdigest()[:12]
+            self.lib = shutil.copy(self.lib, os.path.join(tmp, "libdrainprof.so"))
         self.empty = os.path.join(self.b, "bench", "libempty.so")
         self.heaptrack = shutil.which("heaptrack")
         self.tmp = tmp
@@ -226,8 +232,9 @@ def bench_workloads(runner, names, configs, runs, tsv):
 def print_tables(wl, configs, skip, res, logdir):
     for n, argv in wl:
         log()
-        log("== %s: %s" % (n, " ".join(os.path.basename(a) if i == 0 else a
-                                      for i, a in enumerate(argv))))
+        log("== %s: %s" % (n, " ".join(
+            os.path.basename(a) if i == 0 else a.replace(ROOT + os.sep, "")
+            for i, a in enumerate(argv))))
         log("%-10s %9s %8s %9s %8s %9s %8s  %s" % (
             "config", "wall s", "x plain", "cpu s", "x plain", "RSS MiB", "x plain", "note"))
         p = res[n].get("plain")
@@ -395,6 +402,10 @@ def main():
     try:
         runner = Runner(a.build, tmp, int(os.environ.get("BENCH_TIMEOUT", "120")))
         log("bench: %d runs per configuration, configurations: %s" % (runs, ", ".join(configs)))
+        if hasattr(runner, "lib_sha"):
+            log("libdrainprof.so sha256 %s (HEAD %s)" % (runner.lib_sha, subprocess.run(
+                ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, text=True).stdout.strip() or "unknown"))
         with open("/proc/loadavg") as fh:  # other work on the machine skews every figure
             log("load average at start: %s" % " ".join(fh.read().split()[:3]))
         tsv_path = os.path.join(runner.b, "bench", "results.tsv")
