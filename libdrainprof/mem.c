@@ -14,7 +14,6 @@ static struct {
     uintptr_t start, end;
 } own[DP_MAX_OWN];
 static unsigned own_count;
-static size_t own_bytes;
 
 static void *raw_mmap(size_t size, int flags)
 {
@@ -61,7 +60,6 @@ void *dp_mem_map(size_t size)
     void *p = raw_mmap(size, flags);
     if (p) {
         remember((uintptr_t)p, (uintptr_t)p + size);
-        __atomic_fetch_add(&own_bytes, size, __ATOMIC_RELAXED);
     }
     errno = saved;
     return p;
@@ -78,7 +76,6 @@ void dp_mem_unmap(void *p, size_t size)
             break;
         }
     syscall(SYS_munmap, p, size);
-    __atomic_fetch_sub(&own_bytes, size, __ATOMIC_RELAXED);
     errno = saved;
 }
 
@@ -122,11 +119,6 @@ size_t dp_mem_resident(void)
 {
     uint64_t size;
     return dp_mem_resident_in(0, UINTPTR_MAX, &size);
-}
-
-size_t dp_mem_mapped_bytes(void)
-{
-    return __atomic_load_n(&own_bytes, __ATOMIC_RELAXED);
 }
 
 /* 1 MiB slabs; an object never spans two. */

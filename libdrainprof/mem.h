@@ -25,9 +25,6 @@ int dp_mem_is_own(uintptr_t start, uintptr_t end);
 size_t dp_mem_resident(void);
 size_t dp_mem_resident_in(uintptr_t lo, uintptr_t hi, uint64_t *size);
 
-/* Total bytes currently mapped by the profiler. */
-size_t dp_mem_mapped_bytes(void);
-
 /* Bump allocator over dp_mem_map for small objects that live as long as the
  * process (thread records, strings). Never freed; its short spinlock is
  * taken only when a thread first allocates, and around fork(). */

@@ -145,7 +145,3 @@ void dp_report_forget(void)
     fd = -1;
 }
 
-const char *dp_report_path(void)
-{
-    return path;
-}

@@ -15,5 +15,4 @@ int dp_report_line(const char *line, size_t len);
 int dp_report_is_open(void);
 /* In a fork child: forget the parent's file without touching it. */
 void dp_report_forget(void);
-const char *dp_report_path(void);
 #endif

@@ -333,28 +333,6 @@ void dp_sites_each(void (*fn)(const struct dp_tracked *t, void *ctx), void *ctx)
     }
 }
 
-struct find_ctx {
-    uintptr_t addr;
-    struct dp_tracked *out;
-    int found;
-};
-
-static void find_fn(const struct dp_tracked *t, void *ctx)
-{
-    struct find_ctx *c = ctx;
-    if (c->addr >= t->ptr && c->addr < t->ptr + t->size) {
-        *c->out = *t;
-        c->found = 1;
-    }
-}
-
-int dp_sites_find(uintptr_t addr, struct dp_tracked *out)
-{
-    struct find_ctx c = {addr, out, 0};
-    dp_sites_each(find_fn, &c);
-    return c.found;
-}
-
 static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;

@@ -48,8 +48,6 @@ struct dp_tracked {
 /* Calls fn for every tracked live allocation (stripe by stripe, each stripe
  * locked only while it is walked). */
 void dp_sites_each(void (*fn)(const struct dp_tracked *t, void *ctx), void *ctx);
-/* The tracked allocation containing addr, if any. */
-int dp_sites_find(uintptr_t addr, struct dp_tracked *out);
 
 /* Stacks: frames of an id; the number of ids handed out so far. */
 int dp_sites_frames(uint32_t id, uintptr_t *frames, int max);

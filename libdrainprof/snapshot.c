@@ -797,6 +797,14 @@ static void take(const char *label)
         jb_end_obj(j);
     }
     jb_end_arr(j);
+    struct dp_region_counts rc;
+    dp_regions_counts(&rc);
+    jb_obj(j, "app_calls");
+    jb_u64(j, "brk", rc.app_brk_calls);
+    jb_u64(j, "madv_free_bytes", rc.madv_free_bytes);
+    jb_u64(j, "madv_dontneed_bytes", rc.madv_dontneed_bytes);
+    jb_u64(j, "regions_dropped", rc.dropped);
+    jb_end_obj(j);
     put_class(j);
 
     /* Top sites by live bytes and by pinned pages. */
@@ -964,7 +972,7 @@ void dp_snapshot_header(void)
     write_line(j);
 }
 
-void dp_snapshot_end(void)
+static void write_end(void)
 {
     struct jbuf jb;
     jb_init(&jb, line, sizeof line);
@@ -984,7 +992,7 @@ void dp_snapshot_exit(void)
     dp_in_hook++;
     lock();
     take("exit");
-    dp_snapshot_end();
+    write_end();
     dp_report_forget();
     unlock();
     dp_in_hook--;

@@ -185,15 +185,6 @@ void dp_track_free(void *p)
         account(r, p, -1);
 }
 
-size_t dp_track_usable(void *p)
-{
-    if (!dp_track_glibc)
-        return usable_fn(p);
-    struct dp_chunk c;
-    dp_chunk_decode(p, &c);
-    return c.usable;
-}
-
 void dp_track_sum(struct dp_totals *t)
 {
     *t = (struct dp_totals){0};

@@ -44,7 +44,5 @@ void dp_track_sum(struct dp_totals *t);
 int dp_track_arena_slot(void *arena);
 void dp_track_fork_prepare(void);
 void dp_track_fork_release(void);
-/* Live bytes of the allocation at p as the tracker would count them. */
-size_t dp_track_usable(void *p);
 extern int dp_track_glibc;
 #endif
