@@ -69,7 +69,8 @@ class Runner:
         self.tmp = tmp
         self.timeout = timeout
         self.logdir = os.path.join(self.b, "bench", "logs")
-        os.makedirs(self.logdir, exist_ok=True)
+        shutil.rmtree(self.logdir, ignore_errors=True)  # only this run's failures
+        os.makedirs(self.logdir)
 
     def available(self, config):
         """None when the configuration can run, else why not."""
