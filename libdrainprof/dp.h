@@ -25,6 +25,12 @@ void dp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * untracked. */
 extern __thread int dp_in_hook;
 
+/* 0 in a process we do not profile (an exec'd child without
+ * DRAINPROF_FOLLOW=1, or DRAINPROF_ENABLE=0): the shim only forwards. */
+extern int dp_tracking;
+/* Decided once, before anything is read of glibc (init.c). */
+int dp_process_profiled(void);
+
 /* Monotonic and wall clocks in nanoseconds / seconds (vDSO, no syscall). */
 uint64_t dp_now_ns(void);
 double dp_wall_s(void);

@@ -24,6 +24,7 @@
 static pthread_key_t thread_key;
 static int started;
 static int report_wanted; /* profiling on and DRAINPROF_DIR usable */
+static int in_fork_child; /* a fork child's exit alone writes no report */
 static int dir_ok;        /* DRAINPROF_DIR was usable at start (warned once if not) */
 int dp_child_pending; /* a fork child that has not set up its report yet */
 static char allocator[64];
@@ -39,8 +40,7 @@ static const char *lookup_env(const char *name)
     return getenv(name);
 }
 
-/* Exec'd programs are profiled only with DRAINPROF_FOLLOW=1: otherwise our
- * entry leaves LD_PRELOAD, edited in place (no allocation). */
+/* Removes our entry from LD_PRELOAD, edited in place (no allocation). */
 static void strip_preload(void)
 {
     extern char **environ;
@@ -162,6 +162,7 @@ static void fork_child(void)
     dp_snapshot_fork_release(1);
     if (dir_ok) {
         report_wanted = 1;
+        in_fork_child = 1;
         __atomic_store_n(&dp_child_pending, 1, __ATOMIC_RELEASE);
     }
 }
@@ -181,13 +182,39 @@ void dp_child_start(void)
 static void at_exit(void)
 {
     __atomic_store_n(&dp_child_pending, 0, __ATOMIC_RELAXED);
-    if (__atomic_exchange_n(&report_wanted, 0, __ATOMIC_ACQ_REL) && !dp_report_is_open()) {
+    /* A fork child that ends before its first snapshot (a shell's
+     * subshell, a helper that runs for a moment) leaves no report. */
+    if (__atomic_exchange_n(&report_wanted, 0, __ATOMIC_ACQ_REL) && !dp_report_is_open() && !in_fork_child) {
         dp_in_hook++;
         open_report();
         dp_in_hook--;
     }
     dp_snapshot_exit();
 }
+
+/* An exec'd program is profiled only with DRAINPROF_FOLLOW=1, but an exec
+ * that keeps the pid (a wrapper script, env, nice) is the same process going
+ * on: DRAINPROF_ROOT_PID names the process the user started. */
+static int is_exec_child(void)
+{
+    const char *root = getenv("DRAINPROF_ROOT_PID");
+    if (!root)
+        return 0;
+    long pid = 0;
+    for (; *root >= '0' && *root <= '9'; root++)
+        pid = pid * 10 + (*root - '0');
+    return pid != (long)getpid();
+}
+
+int dp_process_profiled(void)
+{
+    const char *follow = getenv("DRAINPROF_FOLLOW");
+    const char *enable = getenv("DRAINPROF_ENABLE");
+    if (enable && !strcmp(enable, "0"))
+        return 0;
+    return !is_exec_child() || (follow && !strcmp(follow, "1"));
+}
+
 
 __attribute__((constructor(101))) static void dp_init(void)
 {
@@ -196,10 +223,22 @@ __attribute__((constructor(101))) static void dp_init(void)
         return;
     started = 1;
     dp_in_hook++;
+    if (!dp_tracking) {
+        /* Not profiled: every call is forwarded, and an exec'd child's own
+         * children do not load us at all. */
+        if (is_exec_child())
+            strip_preload();
+        dp_in_hook--;
+        errno = saved;
+        return;
+    }
+    if (!getenv("DRAINPROF_ROOT_PID")) {
+        char pid[24];
+        snprintf(pid, sizeof pid, "%d", (int)getpid());
+        setenv("DRAINPROF_ROOT_PID", pid, 1);
+    }
     dp_options_parse(&dp_opt, lookup_env);
     dp_mem_register_self();
-    if (!dp_opt.follow)
-        strip_preload();
     dp_glibc_detect((void *)dp_real.malloc, allocator, sizeof allocator);
     dp_snapshot_set_allocator(allocator);
     dp_sites_init(dp_opt.enabled ? dp_opt.stacks : DP_STACKS_OFF, dp_opt.sample, dp_opt.depth);

@@ -31,7 +31,7 @@ static const struct option_def {
     {"DRAINPROF_TRIM_MAX_RSS", K_SIZE, "4294967296", 0, (double)(1ull << 50), NULL,
      offsetof(struct dp_options, trim_max_rss), "dry-run is skipped for a process with more RSS (bytes)"},
     {"DRAINPROF_FOLLOW", K_WORD, "0", 0, 0, (const char *const[]){"0", "1", NULL},
-     offsetof(struct dp_options, follow), "1 = also profile programs the process execs"},
+     offsetof(struct dp_options, follow), "1 = also profile programs its children exec (an exec that keeps the pid is always followed)"},
     {"DRAINPROF_DEPTH", K_SIZE, "24", 1, 64, NULL, offsetof(struct dp_options, depth),
      "frames kept per allocation stack"},
     {"DRAINPROF_ENABLE", K_WORD, "1", 0, 0, (const char *const[]){"0", "1", NULL},

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 struct dp_real dp_real;
+int dp_tracking = 1;
 
 /* dlsym allocates (calloc) while we resolve: those first requests are served
  * from this pool and never reach glibc. */
@@ -80,12 +81,15 @@ int dp_shim_ready(void)
     RESOLVE(sbrk);
     RESOLVE(madvise);
     RESOLVE(dlclose);
-    char name[64];
-    int glibc = dp_glibc_detect((void *)dp_real.malloc, name, sizeof name);
-    dp_pages_init();
-    if (glibc)
-        dp_glibc_probe(dp_real.malloc, dp_real.free);
-    dp_track_init(glibc, dp_real.malloc_usable_size);
+    dp_tracking = dp_process_profiled();
+    if (dp_tracking) {
+        char name[64];
+        int glibc = dp_glibc_detect((void *)dp_real.malloc, name, sizeof name);
+        dp_pages_init();
+        if (glibc)
+            dp_glibc_probe(dp_real.malloc, dp_real.free);
+        dp_track_init(glibc, dp_real.malloc_usable_size);
+    }
     dp_in_hook--;
     errno = saved;
     __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
@@ -94,7 +98,7 @@ int dp_shim_ready(void)
 
 /* Tracking is skipped while the library itself allocates (dp_in_hook) and
  * before the real functions are known. */
-#define TRACKING() (DP_LIKELY(ready()) && !dp_in_hook)
+#define TRACKING() (DP_LIKELY(ready()) && !dp_in_hook && dp_tracking)
 
 static void note_alloc(void *p)
 {
@@ -114,7 +118,7 @@ static void note_free(void *p)
 
 static void *tracked(void *p)
 {
-    if (p && !dp_in_hook)
+    if (p && !dp_in_hook && DP_LIKELY(dp_tracking))
         note_alloc(p);
     return p;
 }
@@ -165,7 +169,7 @@ DP_EXPORT void *realloc(void *old, size_t n)
         return realloc_from_pool(old, n);
     if (DP_UNLIKELY(!ready()))
         return old ? NULL : pool_alloc(n, 16);
-    int track = !dp_in_hook;
+    int track = !dp_in_hook && dp_tracking;
     if (old && track)
         note_free(old);
     void *p = dp_real.realloc(old, n);
@@ -198,8 +202,8 @@ DP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
         return 0;
     }
     int rc = dp_real.posix_memalign(out, align, n);
-    if (rc == 0 && *out && !dp_in_hook)
-        note_alloc(*out);
+    if (rc == 0)
+        tracked(*out);
     return rc;
 }
 
