@@ -15,14 +15,32 @@ static struct {
 } own[DP_MAX_OWN];
 static unsigned own_count;
 
+/* Memory the hot path needs (page maps, tracked tables, thread records)
+ * comes from one reservation made at start: a mapping made later would take
+ * the kernel's mmap lock for writing and wait behind any /proc walk. */
+#define POOL_RESERVE ((size_t)16 << 30)
+static char *pool;
+static size_t pool_size, pool_used;
+
 static void *raw_mmap(size_t size, int flags)
 {
     long r = syscall(SYS_mmap, 0, size, PROT_READ | PROT_WRITE, flags, -1, 0);
     return r < 0 && r > -4096 ? NULL : (void *)r;
 }
 
+/* A slot is free when its end is 0, claimed while its end is 1. Slots of
+ * unmapped ranges are reused, so growing tables do not fill the list. */
 static void remember(uintptr_t start, uintptr_t end)
 {
+    unsigned n = __atomic_load_n(&own_count, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n && i < DP_MAX_OWN; i++) {
+        uintptr_t free_slot = 0;
+        if (__atomic_compare_exchange_n(&own[i].end, &free_slot, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            own[i].start = start;
+            __atomic_store_n(&own[i].end, end, __ATOMIC_RELEASE);
+            return;
+        }
+    }
     unsigned i = __atomic_fetch_add(&own_count, 1, __ATOMIC_ACQ_REL);
     if (i < DP_MAX_OWN) {
         own[i].start = start;
@@ -71,7 +89,7 @@ void dp_mem_unmap(void *p, size_t size)
     size = (size + 4095) & ~(size_t)4095;
     unsigned n = __atomic_load_n(&own_count, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n && i < DP_MAX_OWN; i++)
-        if (own[i].start == (uintptr_t)p) {
+        if (__atomic_load_n(&own[i].end, __ATOMIC_ACQUIRE) > 1 && own[i].start == (uintptr_t)p) {
             __atomic_store_n(&own[i].end, 0, __ATOMIC_RELEASE);
             break;
         }
@@ -81,44 +99,106 @@ void dp_mem_unmap(void *p, size_t size)
 
 int dp_mem_is_own(uintptr_t start, uintptr_t end)
 {
+    if (pool && (uintptr_t)pool < end && start < (uintptr_t)pool + pool_size)
+        return 1;
     unsigned n = __atomic_load_n(&own_count, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n && i < DP_MAX_OWN; i++) {
         uintptr_t e = __atomic_load_n(&own[i].end, __ATOMIC_ACQUIRE);
-        if (e && own[i].start < end && start < e)
+        if (e > 1 && own[i].start < end && start < e)
             return 1;
     }
     return 0;
 }
 
-size_t dp_mem_resident_in(uintptr_t lo, uintptr_t hi, uint64_t *size)
+static uint64_t overlap_size(uintptr_t s, uintptr_t e, uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t a = s > lo ? s : lo, b = e < hi ? e : hi;
+    return b > a ? b - a : 0;
+}
+
+static size_t resident_range(uintptr_t s, uintptr_t e, uintptr_t lo, uintptr_t hi, uint64_t *size)
 {
     static unsigned char vec[4096];
     size_t pages = 0;
+    if (e <= lo || s >= hi)
+        return 0;
+    s = s > lo ? s : lo;
+    e = e < hi ? e : hi;
+    *size += e - s;
+    for (uintptr_t a = s; a < e;) {
+        size_t k = (e - a) / 4096 < sizeof vec ? (e - a) / 4096 : sizeof vec;
+        if (mincore((void *)a, k * 4096, vec) != 0)
+            break;
+        for (size_t j = 0; j < k; j++)
+            pages += vec[j] & 1;
+        a += k * 4096;
+    }
+    return pages * 4096;
+}
+
+size_t dp_mem_resident_in(uintptr_t lo, uintptr_t hi, uint64_t *size)
+{
+    size_t bytes = 0;
     *size = 0;
     unsigned n = __atomic_load_n(&own_count, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n && i < DP_MAX_OWN; i++) {
-        uintptr_t s = own[i].start, e = __atomic_load_n(&own[i].end, __ATOMIC_ACQUIRE);
-        if (!e || e <= lo || s >= hi)
-            continue;
-        s = s > lo ? s : lo;
-        e = e < hi ? e : hi;
-        *size += e - s;
-        for (uintptr_t a = s; a < e;) {
-            size_t k = (e - a) / 4096 < sizeof vec ? (e - a) / 4096 : sizeof vec;
-            if (mincore((void *)a, k * 4096, vec) != 0)
-                break;
-            for (size_t j = 0; j < k; j++)
-                pages += vec[j] & 1;
-            a += k * 4096;
-        }
+        uintptr_t e = __atomic_load_n(&own[i].end, __ATOMIC_ACQUIRE), s = own[i].start;
+        if (e > 1)
+            bytes += resident_range(s, e, lo, hi, size);
     }
-    return pages * 4096;
+    /* Of the reservation, only what was handed out can be resident. */
+    if (pool) {
+        uint64_t reserved_part = 0;
+        uintptr_t used = (uintptr_t)pool + __atomic_load_n(&pool_used, __ATOMIC_RELAXED);
+        bytes += resident_range((uintptr_t)pool, used, lo, hi, &reserved_part);
+        *size += overlap_size((uintptr_t)pool, (uintptr_t)pool + pool_size, lo, hi);
+    }
+    return bytes;
 }
 
 size_t dp_mem_resident(void)
 {
     uint64_t size;
     return dp_mem_resident_in(0, UINTPTR_MAX, &size);
+}
+
+/* Memory the hot path needs (page maps, tracked tables, thread records)
+ * comes from one reservation made at start: a mapping made later would take
+ * the kernel's mmap lock for writing and wait behind any /proc walk. */
+
+void dp_mem_pool_init(void)
+{
+    if (pool)
+        return;
+    for (size_t size = POOL_RESERVE; size >= ((size_t)256 << 20) && !pool; size /= 4) {
+        long r = syscall(SYS_mmap, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (r < 0 && r > -4096)
+            continue;
+        pool = (char *)r;
+        pool_size = size;
+    }
+}
+
+void *dp_mem_hot(size_t size)
+{
+    size = (size + 4095) & ~(size_t)4095;
+    size_t used = __atomic_load_n(&pool_used, __ATOMIC_RELAXED);
+    do {
+        if (!pool || used + size > pool_size)
+            return dp_mem_map(size);
+    } while (!__atomic_compare_exchange_n(&pool_used, &used, used + size, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    return pool + used;
+}
+
+void dp_mem_hot_release(void *p, size_t size)
+{
+    int saved = errno;
+    size = (size + 4095) & ~(size_t)4095;
+    if ((char *)p >= pool && (char *)p < pool + pool_size)
+        madvise(p, size, MADV_DONTNEED); /* the pages go, the range stays ours */
+    else
+        dp_mem_unmap(p, size);
+    errno = saved;
 }
 
 /* 1 MiB slabs; an object never spans two. */
@@ -135,7 +215,7 @@ void *dp_mem_bump(size_t size)
     while (__atomic_exchange_n(&bump_lock, 1, __ATOMIC_ACQUIRE))
         ;
     if (bump_left < size) {
-        char *slab = dp_mem_map(BUMP_SLAB);
+        char *slab = dp_mem_hot(BUMP_SLAB);
         if (!slab) {
             __atomic_store_n(&bump_lock, 0, __ATOMIC_RELEASE);
             return NULL;

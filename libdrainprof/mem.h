@@ -25,7 +25,14 @@ int dp_mem_is_own(uintptr_t start, uintptr_t end);
 size_t dp_mem_resident(void);
 size_t dp_mem_resident_in(uintptr_t lo, uintptr_t hi, uint64_t *size);
 
-/* Bump allocator over dp_mem_map for small objects that live as long as the
+/* Memory for the hot path, from a reservation made once (dp_mem_pool_init,
+ * at start-up): no mapping system call after start. Released pages go back
+ * to the kernel; the range stays reserved. */
+void dp_mem_pool_init(void);
+void *dp_mem_hot(size_t size);
+void dp_mem_hot_release(void *p, size_t size);
+
+/* Bump allocator over dp_mem_hot for small objects that live as long as the
  * process (thread records, strings). Never freed; its short spinlock is
  * taken only when a thread first allocates, and around fork(). */
 void *dp_mem_bump(size_t size);

@@ -33,7 +33,7 @@ int dp_pages_init(void)
 
 struct dp_pagelocal *dp_pages_local_new(void)
 {
-    struct local *l = dp_mem_map(sizeof *l);
+    struct local *l = dp_mem_hot(sizeof *l);
     if (!l)
         return NULL;
     struct local *head = __atomic_load_n(&locals, __ATOMIC_ACQUIRE);
@@ -49,7 +49,7 @@ static inline size_t slot_of(uintptr_t key)
 }
 
 /* The owner's lookup; creates the span's deltas on first use (once per
- * 64 MiB of heap a thread touches: the only mapping the hot path makes). */
+ * 64 MiB of heap a thread touches), from the reserved pool. */
 static uint16_t *local_span(struct dp_pagelocal *pl, uintptr_t span_index)
 {
     struct local *l = (struct local *)pl;
@@ -62,7 +62,7 @@ static uint16_t *local_span(struct dp_pagelocal *pl, uintptr_t span_index)
             return l->head.last = l->ptr[i];
         }
         if (l->key[i] == 0) {
-            uint16_t *s = dp_mem_map(SPAN_PAGES * sizeof *s);
+            uint16_t *s = dp_mem_hot(SPAN_PAGES * sizeof *s);
             if (!s)
                 return NULL;
             l->ptr[i] = s;
@@ -122,12 +122,12 @@ static uint16_t *tracked_span(uintptr_t addr, int create)
     uint16_t *s = __atomic_load_n(&tracked_l1[i], __ATOMIC_ACQUIRE);
     if (DP_LIKELY(s) || !create)
         return s;
-    uint16_t *fresh = dp_mem_map(SPAN_PAGES * sizeof *fresh);
+    uint16_t *fresh = dp_mem_hot(SPAN_PAGES * sizeof *fresh);
     if (!fresh)
         return NULL;
     uint16_t *expected = NULL;
     if (!__atomic_compare_exchange_n(&tracked_l1[i], &expected, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        dp_mem_unmap(fresh, SPAN_PAGES * sizeof *fresh);
+        dp_mem_hot_release(fresh, SPAN_PAGES * sizeof *fresh);
         return expected;
     }
     return fresh;

@@ -3,6 +3,7 @@
 #include "shim.h"
 #include "dp.h"
 #include "glibc.h"
+#include "mem.h"
 #include "modules.h"
 #include "pagemap.h"
 #include "regions.h"
@@ -85,6 +86,7 @@ int dp_shim_ready(void)
     if (dp_tracking) {
         char name[64];
         int glibc = dp_glibc_detect((void *)dp_real.malloc, name, sizeof name);
+        dp_mem_pool_init();
         dp_pages_init();
         if (glibc)
             dp_glibc_probe(dp_real.malloc, dp_real.free);

@@ -154,14 +154,14 @@ static void put(struct dp_tracked *e, uint32_t cap, const struct dp_tracked *t)
 static int grow(struct stripe *s)
 {
     uint32_t cap = s->cap ? (s->live * 4 > s->cap ? s->cap * 2 : s->cap) : 256;
-    struct dp_tracked *e = dp_mem_map((size_t)cap * sizeof *e);
+    struct dp_tracked *e = dp_mem_hot((size_t)cap * sizeof *e);
     if (!e)
         return -1;
     for (uint32_t i = 0; i < s->cap; i++)
         if (s->e[i].ptr > TOMB)
             put(e, cap, &s->e[i]);
     if (s->e)
-        dp_mem_unmap(s->e, (size_t)s->cap * sizeof *s->e);
+        dp_mem_hot_release(s->e, (size_t)s->cap * sizeof *s->e);
     s->e = e;
     s->cap = cap;
     s->used = s->live;

@@ -58,6 +58,9 @@ static struct snap {
     struct class_sum cls[C_N];
     uintptr_t brk_start, brk_end; /* the [heap] mapping */
     uint64_t rss_total;
+    struct dp_rollup rollup;
+    int have_rollup;
+    int from_smaps; /* mapping entries carry the kernel's Rss */
     uint64_t mmap_chunk_rss;
     int nregions;
     struct dp_region region[1024];
@@ -177,8 +180,11 @@ static void on_mapping(const struct dp_mapping *m, void *ctx)
     if (app_size)
         add_class(C_APP, 1, app_size, app_rss);
     uint64_t size = m->end - m->start;
+    /* mincore of a file mapping tells the page cache, not what we map: the
+     * file class takes its total from /proc/self/status instead. */
+    uint64_t rss = S.from_smaps ? m->rss : anon ? resident_pages(m->start, m->end) * DP_PAGE : 0;
     uint64_t rest_size = size > own_size + app_size ? size - own_size - app_size : 0;
-    uint64_t rest_rss = m->rss > own_rss + app_rss ? m->rss - own_rss - app_rss : 0;
+    uint64_t rest_rss = rss > own_rss + app_rss ? rss - own_rss - app_rss : 0;
     if (own_size || app_size) {
         if (rest_size)
             add_class(C_OTHER, 1, rest_size, rest_rss);
@@ -205,7 +211,7 @@ static void on_mapping(const struct dp_mapping *m, void *ctx)
     } else {
         c = C_OTHER;
     }
-    add_class(c, 1, size, m->rss);
+    add_class(c, 1, size, rss);
     S.prev = *m;
 }
 
@@ -515,13 +521,11 @@ static void put_system(struct jbuf *j)
 
 static void put_rss(struct jbuf *j, const struct dp_status *st, int have_st)
 {
-    struct dp_rollup ru;
-    int n = dp_read_file("/proc/self/smaps_rollup", iobuf, sizeof iobuf);
-    if (n <= 0 || dp_parse_rollup(iobuf, (size_t)n, &ru) != 0) {
+    const struct dp_rollup ru = S.rollup;
+    if (!S.have_rollup) {
         jb_null(j, "rss");
         return;
     }
-    S.rss_total = ru.rss;
     jb_obj(j, "rss");
     jb_u64(j, "total", ru.rss);
     jb_u64(j, "pss", ru.pss);
@@ -592,10 +596,25 @@ static void take(const char *label)
     collect_arenas();
     S.nregions = dp_regions_copy(S.region, 1024);
 
+    int n = dp_read_file("/proc/self/smaps_rollup", iobuf, sizeof iobuf);
+    S.have_rollup = n > 0 && dp_parse_rollup(iobuf, (size_t)n, &S.rollup) == 0;
+    S.rss_total = S.have_rollup ? S.rollup.rss : 0;
+
+    /* /proc/self/maps costs no page-table walk; residency then comes from
+     * mincore, a 64 MiB range per call, so the kernel's mmap lock is never
+     * held long (smaps holds it across a whole mapping's walk: a writer such
+     * as glibc growing an arena would wait that long). smaps is read only
+     * when transparent huge pages back something, for their per-arena share. */
+    S.from_smaps = S.have_rollup && S.rollup.anon_huge > 0;
     struct dp_smaps_parser parser;
     dp_smaps_init(&parser, on_mapping, NULL);
-    dp_read_lines("/proc/self/smaps", iobuf, sizeof iobuf, smaps_line, &parser);
+    dp_read_lines(S.from_smaps ? "/proc/self/smaps" : "/proc/self/maps", iobuf, sizeof iobuf, smaps_line, &parser);
     dp_smaps_finish(&parser);
+    struct dp_status st = {0};
+    n = dp_read_file("/proc/self/status", iobuf, sizeof iobuf);
+    int have_st = n > 0 && dp_parse_status(iobuf, (size_t)n, &st) == 0;
+    if (!S.from_smaps && have_st)
+        S.cls[C_FILE].rss = st.rss_file + st.rss_shmem;
 
     /* Pages of the heaps. */
     struct page_stats main_ps = {0};
@@ -644,9 +663,6 @@ static void take(const char *label)
 
     write_new_stacks(j);
 
-    struct dp_status st = {0};
-    int n = dp_read_file("/proc/self/status", iobuf, sizeof iobuf);
-    int have_st = n > 0 && dp_parse_status(iobuf, (size_t)n, &st) == 0;
 
     jb_init(j, line, sizeof line);
     jb_obj(j, NULL);
