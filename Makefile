@@ -18,7 +18,7 @@ FUZZ_DEPS  := clang-14 libclang-rt-14-dev
 LIB_SRCS := $(wildcard libdrainprof/*.c)
 LIB_OBJS := $(LIB_SRCS:libdrainprof/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libdrainprof.so
-LIB_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec -pthread
+LIB_CFLAGS := $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec -pthread -flto=auto -ffat-lto-objects
 LIB_LIBS := -ldl -pthread -lunwind -lm
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -45,10 +45,13 @@ $(BUILD)/obj/%.o: libdrainprof/%.c $(wildcard libdrainprof/*.h libdrainprof/incl
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
-	$(CC) -shared -o $@ $^ $(LIB_LIBS) -Wl,-z,nodelete
+	$(CC) $(LIB_CFLAGS) -shared -o $@ $^ $(LIB_LIBS) -Wl,-z,nodelete
 
-$(BUILD)/libdrainprof.a: $(LIB_OBJS)
-	ar rcs $@ $^
+# The unit tests' archive leaves out the interposition layer: a test that
+# calls malloc must get glibc's, not pull in our malloc and constructor.
+$(BUILD)/libdrainprof.a: $(filter-out $(BUILD)/obj/shim.o $(BUILD)/obj/init.o,$(LIB_OBJS))
+	rm -f $@
+	gcc-ar rcs $@ $^
 
 $(BUILD)/drainprof: tools/drainprof.c
 	@mkdir -p $(dir $@)

@@ -36,20 +36,34 @@ void dp_pages_update_slow(struct dp_pagelocal *l, uintptr_t start, size_t len, i
 #define DP_SPAN_SHIFT 26
 #define DP_SPAN_PAGES ((uintptr_t)1 << (DP_SPAN_SHIFT - DP_PAGE_SHIFT))
 
-/* The common case inline: one page, in the span the thread used last. Single
- * writer per map: a relaxed load and store, no locked instruction. */
+static inline void dp_page_add(uint16_t *c, size_t bytes, int sign)
+{
+    uint16_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
+    __atomic_store_n(c, (uint16_t)(sign > 0 ? v + bytes : v - bytes), __ATOMIC_RELAXED);
+}
+
+/* The common cases inline: one page or two neighbours, in the span the
+ * thread used last. Single writer per map: a relaxed load and store, no
+ * locked instruction. */
 static inline void dp_pages_update(struct dp_pagelocal *l, uintptr_t start, size_t len, int sign)
 {
-    uintptr_t page = start >> DP_PAGE_SHIFT;
-    if (__builtin_expect(((start + len - 1) >> DP_PAGE_SHIFT) == page &&
-                             l->last_key == (page >> (DP_SPAN_SHIFT - DP_PAGE_SHIFT)) + 1, 1)) {
+    uintptr_t page = start >> DP_PAGE_SHIFT, last = (start + len - 1) >> DP_PAGE_SHIFT;
+    if (__builtin_expect(last - page <= 1 && l->last_key == (last >> (DP_SPAN_SHIFT - DP_PAGE_SHIFT)) + 1 &&
+                             (page >> (DP_SPAN_SHIFT - DP_PAGE_SHIFT)) == (last >> (DP_SPAN_SHIFT - DP_PAGE_SHIFT)),
+                         1)) {
         uint16_t *c = &l->last[page & (DP_SPAN_PAGES - 1)];
-        uint16_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
-        __atomic_store_n(c, (uint16_t)(sign > 0 ? v + len : v - len), __ATOMIC_RELAXED);
+        if (page == last) {
+            dp_page_add(c, len, sign);
+        } else {
+            size_t head = ((page + 1) << DP_PAGE_SHIFT) - start;
+            dp_page_add(c, head, sign);
+            dp_page_add(c + 1, len - head, sign);
+        }
         return;
     }
     dp_pages_update_slow(l, start, len, sign);
 }
+
 /* Counts one tracked allocation starting at addr in or out. */
 void dp_pages_mark(uintptr_t addr, int sign);
 /* Tracked allocations starting in addr's page (0 for pages never marked). */

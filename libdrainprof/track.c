@@ -9,7 +9,7 @@ struct thread_rec {
     struct dp_pagelocal *pages;
     struct dp_slot_totals slot[DP_NSLOTS];
     int64_t large_count, large_bytes;
-    uint64_t allocs, frees;
+    uint64_t allocs;
     void *last_arena; /* one-entry cache of the arena -> slot lookup */
     int last_slot;
     struct thread_rec *next_all, *next_free;
@@ -129,7 +129,7 @@ static inline struct thread_rec *rec(void)
  * enough for readers, and much cheaper than a locked add. */
 #define BUMP(field, d) __atomic_store_n(&(field), (field) + (d), __ATOMIC_RELAXED)
 
-static inline void account(struct thread_rec *r, void *p, int sign)
+static inline __attribute__((always_inline)) void account(struct thread_rec *r, void *p, int sign)
 {
     struct dp_chunk c;
     int slot;
@@ -159,15 +159,12 @@ static inline void account(struct thread_rec *r, void *p, int sign)
     struct dp_slot_totals *s = &r->slot[slot];
     BUMP(s->live_bytes, sign * (int64_t)c.usable);
     BUMP(s->live_chunks, sign);
-    BUMP(s->chunk_bytes, sign * (int64_t)c.csize);
     if (sign > 0) {
         BUMP(r->allocs, 1);
         if (dp_sites_alloc(p, c.usable, slot, slot == DP_SLOT_MMAP))
             dp_pages_mark(key, 1);
-    } else {
-        BUMP(r->frees, 1);
-        if (dp_pages_tracked(key) && dp_sites_free(p))
-            dp_pages_mark(key, -1);
+    } else if (dp_pages_tracked(key) && dp_sites_free(p)) {
+        dp_pages_mark(key, -1);
     }
 }
 
@@ -198,13 +195,21 @@ void dp_track_sum(struct dp_totals *t)
                 continue;
             t->slot[i].live_bytes += __atomic_load_n(&r->slot[i].live_bytes, __ATOMIC_RELAXED);
             t->slot[i].live_chunks += __atomic_load_n(&r->slot[i].live_chunks, __ATOMIC_RELAXED);
-            t->slot[i].chunk_bytes += __atomic_load_n(&r->slot[i].chunk_bytes, __ATOMIC_RELAXED);
         }
         t->large_count += __atomic_load_n(&r->large_count, __ATOMIC_RELAXED);
         t->large_bytes += __atomic_load_n(&r->large_bytes, __ATOMIC_RELAXED);
         t->allocs += __atomic_load_n(&r->allocs, __ATOMIC_RELAXED);
-        t->frees += __atomic_load_n(&r->frees, __ATOMIC_RELAXED);
     }
+    /* Derived rather than counted on the hot path: a chunk is its usable
+     * size plus its header (8 bytes in an arena, 16 when mmapped, none
+     * known for another allocator); every free undoes one alloc. */
+    int64_t live = 0;
+    for (int i = 0; i < DP_NSLOTS; i++) {
+        int64_t header = i == DP_SLOT_MMAP ? 16 : i == DP_SLOT_FOREIGN ? 0 : 8;
+        t->slot[i].chunk_bytes = t->slot[i].live_bytes + header * t->slot[i].live_chunks;
+        live += t->slot[i].live_chunks;
+    }
+    t->frees = t->allocs - (uint64_t)live;
     t->threads = __atomic_load_n(&nthreads, __ATOMIC_RELAXED);
 }
 

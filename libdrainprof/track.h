@@ -20,7 +20,7 @@
 struct dp_slot_totals {
     int64_t live_bytes;  /* usable bytes of live allocations */
     int64_t live_chunks;
-    int64_t chunk_bytes; /* whole chunk sizes of the same */
+    int64_t chunk_bytes; /* whole chunk sizes of the same (derived) */
 };
 
 struct dp_totals {
