@@ -90,6 +90,10 @@ int main(int argc, char **argv)
         when[ticks] = now() - start;
         rss[ticks] = rss_bytes();
         held[ticks] = (long)(ticks + 1 < KEEP ? ticks + 1 : KEEP) * ITEM;
+        /* One snapshot a second, between batches: a timer could land inside
+         * a batch and read its transient megabytes as live memory. */
+        if (ticks % 4 == 3)
+            DRAINPROF_SNAPSHOT("tick");
         ticks++;
         next.tv_nsec += TICK_NS;
         if (next.tv_nsec >= 1000000000L) {

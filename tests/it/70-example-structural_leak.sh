@@ -1,6 +1,6 @@
 #!/bin/sh
 # Example structural_leak, both modes side by side for 48 s, a snapshot a
-# second: the growing batches give a gap trend "growing" with live memory
+# second taken by the program between batches: the growing batches give a gap trend "growing" with live memory
 # flat, the structural-leak finding on top, and a gap slope within 20% of the
 # slope of the program's own RSS minus what it holds; the steady batches give
 # "stable" and no structural-leak.
@@ -8,7 +8,7 @@ set -e
 exe="$ROOT/$BUILD/examples/structural_leak"
 for mode in growing steady; do
   mkdir -p "$WORK/$mode"
-  LD_PRELOAD="$ROOT/$BUILD/libdrainprof.so" DRAINPROF_DIR="$WORK/$mode" DRAINPROF_INTERVAL=1 \
+  LD_PRELOAD="$ROOT/$BUILD/libdrainprof.so" DRAINPROF_DIR="$WORK/$mode" DRAINPROF_INTERVAL=0 \
     "$exe" $mode 48 > "$WORK/$mode/truth.json" &
 done
 wait
