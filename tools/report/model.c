@@ -52,6 +52,25 @@ int64_t dpr_add(int64_t a, int64_t b)
 }
 
 /* Seconds the report covers: the end line's t, else the last snapshot's. */
+static int64_t arena_gap(const struct dpr_arena *a)
+{
+    if (a->resident == DPR_NA || a->live == DPR_NA)
+        return DPR_NA;
+    return a->resident > a->live ? a->resident - a->live : 0;
+}
+
+double dpr_arena_gap_share(const struct dpr_snap *l, const struct dpr_arena *a)
+{
+    int64_t total = 0, own = arena_gap(a);
+    for (size_t i = 0; i < l->narenas; i++) {
+        int64_t g = arena_gap(&l->arenas[i]);
+        if (g == DPR_NA)
+            return NAN;
+        total = dpr_add(total, g);
+    }
+    return own == DPR_NA || total <= 0 ? NAN : (double)own / (double)total;
+}
+
 double dpr_duration(const struct dpr_report *r)
 {
     if (r->ended && isfinite(r->end_t))

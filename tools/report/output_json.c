@@ -129,10 +129,7 @@ static json_object *arenas(const struct dpr_snap *l)
         set(o, "resident_bytes", jint(x->resident));
         set(o, "live_bytes", jint(x->live));
         set(o, "free_bytes", jint(x->free_bytes));
-        double share = NAN;
-        if (x->resident != DPR_NA && x->live != DPR_NA && l->gap != DPR_NA && l->gap > 0)
-            share = (double)(x->resident > x->live ? x->resident - x->live : 0) / (double)l->gap;
-        set(o, "gap_share", jdbl(share, "%.4f"));
+        set(o, "gap_share", jdbl(dpr_arena_gap_share(l, x), "%.4f"));
         json_object_array_add(a, o);
     }
     return a;

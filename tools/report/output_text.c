@@ -133,9 +133,9 @@ static void process_part(FILE *f, const struct dpr_summary *s)
         for (size_t i = 0; i < l->narenas; i++) {
             const struct dpr_arena *a = &l->arenas[i];
             char share[16] = "n/a";
-            if (a->resident != DPR_NA && a->live != DPR_NA && l->gap != DPR_NA && l->gap > 0)
-                snprintf(share, sizeof share, "%.1f%%",
-                         100.0 * (double)(a->resident > a->live ? a->resident - a->live : 0) / (double)l->gap);
+            double gs = dpr_arena_gap_share(l, a);
+            if (!isnan(gs))
+                snprintf(share, sizeof share, "%.1f%%", 100.0 * gs);
             fprintf(f, "  %5s %-4s %11s %11s %11s %11s %9s\n", N(a->index),
                     a->main ? "main" : "", B(a->system), B(a->resident), B(a->live), B(a->free_bytes), share);
         }

@@ -134,6 +134,10 @@ const struct dpr_snap *dpr_latest(const struct dpr_report *r);
 char *dpr_bytes(int64_t v, char *buf, size_t cap);  /* human units */
 int64_t dpr_i64(double v);  /* saturating conversion, DPR_NA for NaN */
 int64_t dpr_add(int64_t a, int64_t b);  /* saturating sum */
+/* An arena's share of the arenas' gaps (resident - live, 0 when below),
+ * or NAN when unknown: the heap-wide gap also nets off mmapped chunks
+ * that are not resident, so it is not the denominator. */
+double dpr_arena_gap_share(const struct dpr_snap *l, const struct dpr_arena *a);
 double dpr_duration(const struct dpr_report *r);
 const char *dpr_basename(const char *p);
 
