@@ -115,10 +115,9 @@ uint32_t dp_sites_stack_count(void)
  * open-addressing table under its own spinlock ---- */
 #define STRIPES 64
 #define EMPTY 0
-#define TOMB 1
 struct stripe {
     int lock;
-    uint32_t cap, used, live;
+    uint32_t cap, live;
     struct dp_tracked *e;
 } __attribute__((aligned(64)));
 static struct stripe stripes[STRIPES];
@@ -127,6 +126,11 @@ static inline uint64_t mix(uintptr_t p)
 {
     uint64_t h = (uint64_t)p * 0x9e3779b97f4a7c15ull;
     return h ^ (h >> 29);
+}
+
+static inline uint32_t home(uintptr_t p, uint32_t cap)
+{
+    return (uint32_t)(mix(p) >> 6) & (cap - 1);
 }
 
 static void stripe_lock(struct stripe *s)
@@ -143,28 +147,29 @@ static void stripe_unlock(struct stripe *s)
 
 static void put(struct dp_tracked *e, uint32_t cap, const struct dp_tracked *t)
 {
-    for (uint32_t i = (uint32_t)(mix(t->ptr) >> 6) & (cap - 1);; i = (i + 1) & (cap - 1))
-        if (e[i].ptr <= TOMB) {
+    for (uint32_t i = home(t->ptr, cap);; i = (i + 1) & (cap - 1))
+        if (e[i].ptr == EMPTY) {
             e[i] = *t;
             return;
         }
 }
 
-/* Keeps the load under 1/2 counting tombstones; rehashing drops them. */
+/* Doubles the table when it is half full. Deletion shifts entries back
+ * instead of leaving tombstones, so a churning table never needs a rehash
+ * at the same size (each rehash released pages: a TLB shootdown). */
 static int grow(struct stripe *s)
 {
-    uint32_t cap = s->cap ? (s->live * 4 > s->cap ? s->cap * 2 : s->cap) : 256;
+    uint32_t cap = s->cap ? s->cap * 2 : 256;
     struct dp_tracked *e = dp_mem_hot((size_t)cap * sizeof *e);
     if (!e)
         return -1;
     for (uint32_t i = 0; i < s->cap; i++)
-        if (s->e[i].ptr > TOMB)
+        if (s->e[i].ptr != EMPTY)
             put(e, cap, &s->e[i]);
     if (s->e)
         dp_mem_hot_release(s->e, (size_t)s->cap * sizeof *s->e);
     s->e = e;
     s->cap = cap;
-    s->used = s->live;
     return 0;
 }
 
@@ -172,14 +177,29 @@ static void insert(const struct dp_tracked *t)
 {
     struct stripe *s = &stripes[mix(t->ptr) & (STRIPES - 1)];
     stripe_lock(s);
-    if ((s->used + 1) * 2 > s->cap && grow(s) != 0) {
+    if ((s->live + 1) * 2 > s->cap && grow(s) != 0) {
         stripe_unlock(s);
         return;
     }
     put(s->e, s->cap, t);
-    s->used++;
     s->live++;
     stripe_unlock(s);
+}
+
+/* Linear-probing deletion: later entries of the same run move back into
+ * the hole unless their home lies cyclically after it. */
+static void remove_at(struct stripe *s, uint32_t hole)
+{
+    uint32_t mask = s->cap - 1;
+    for (uint32_t j = (hole + 1) & mask; s->e[j].ptr != EMPTY; j = (j + 1) & mask) {
+        uint32_t h = home(s->e[j].ptr, s->cap);
+        int stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
+        if (!stays) {
+            s->e[hole] = s->e[j];
+            hole = j;
+        }
+    }
+    s->e[hole].ptr = EMPTY;
 }
 
 int dp_sites_free(void *p)
@@ -189,11 +209,11 @@ int dp_sites_free(void *p)
     struct stripe *s = &stripes[mix(key) & (STRIPES - 1)];
     stripe_lock(s);
     if (s->cap)
-        for (uint32_t i = (uint32_t)(mix(key) >> 6) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+        for (uint32_t i = home(key, s->cap);; i = (i + 1) & (s->cap - 1)) {
             if (s->e[i].ptr == EMPTY)
                 break;
             if (s->e[i].ptr == key) {
-                s->e[i].ptr = TOMB;
+                remove_at(s, i);
                 s->live--;
                 found = 1;
                 break;
@@ -312,13 +332,16 @@ void dp_sites_each(void (*fn)(const struct dp_tracked *t, void *ctx), void *ctx)
     struct dp_tracked batch[256];
     for (int k = 0; k < STRIPES; k++) {
         struct stripe *s = &stripes[k];
-        /* Copy out in batches so the lock is never held across fn. */
+        /* Copy out in batches so the lock is never held across fn. Entries
+         * inserted, moved back or rehashed between two batches may be
+         * missed or seen twice: the figures are a snapshot's, not a
+         * ledger's. */
         for (uint32_t i = 0;;) {
             int n = 0;
             stripe_lock(s);
             uint64_t t0 = dp_now_ns();
             for (; i < s->cap && n < 256; i++)
-                if (s->e[i].ptr > TOMB)
+                if (s->e[i].ptr != EMPTY)
                     batch[n++] = s->e[i];
             uint32_t cap = s->cap;
             uint64_t held = dp_now_ns() - t0;
