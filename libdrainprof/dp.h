@@ -35,6 +35,21 @@ int dp_process_profiled(void);
 uint64_t dp_now_ns(void);
 double dp_wall_s(void);
 
+/* The library's few locks (never on the allocation fast path): a spinning
+ * test-and-set, safe in any thread and around fork (each is taken in the
+ * atfork prepare handler by its owner). */
+static inline void dp_spin_lock(int *l)
+{
+    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(l, __ATOMIC_RELAXED))
+            __builtin_ia32_pause();
+}
+
+static inline void dp_spin_unlock(int *l)
+{
+    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
 /* Life cycle (init.c): a fork child sets up its report on its first
  * allocation; a thread's first allocation registers its exit. */
 extern int dp_child_pending;

@@ -88,10 +88,16 @@ static void open_report(void)
 
 /* Whoever clears report_wanted creates the report: once, and never again
  * after the exit snapshot closed it. */
+static int open_lock; /* the exit path waits for a first snapshot's open */
+
 static void take_snapshot(const char *label)
 {
-    if (!dp_report_is_open() && __atomic_exchange_n(&report_wanted, 0, __ATOMIC_ACQ_REL))
+    dp_spin_lock(&open_lock);
+    if (!dp_report_is_open() && report_wanted) {
+        report_wanted = 0;
         open_report();
+    }
+    dp_spin_unlock(&open_lock);
     dp_snapshot_take(label);
 }
 
@@ -130,6 +136,7 @@ static void start_sampler(void)
 
 static void fork_prepare(void)
 {
+    dp_spin_lock(&open_lock);
     dp_snapshot_fork_prepare();
     dp_modules_fork_prepare();
     dp_regions_fork_prepare();
@@ -146,6 +153,7 @@ static void fork_parent(void)
     dp_regions_fork_release();
     dp_modules_fork_release();
     dp_snapshot_fork_release(0);
+    dp_spin_unlock(&open_lock);
 }
 
 /* The child gets its own report (its first snapshot creates it) and its
@@ -160,6 +168,7 @@ static void fork_child(void)
     dp_modules_fork_release();
     dp_report_forget();
     dp_snapshot_fork_release(1);
+    dp_spin_unlock(&open_lock);
     if (dir_ok) {
         report_wanted = 1;
         in_fork_child = 1;
@@ -183,12 +192,17 @@ static void at_exit(void)
 {
     __atomic_store_n(&dp_child_pending, 0, __ATOMIC_RELAXED);
     /* A fork child that ends before its first snapshot (a shell's
-     * subshell, a helper that runs for a moment) leaves no report. */
-    if (__atomic_exchange_n(&report_wanted, 0, __ATOMIC_ACQ_REL) && !dp_report_is_open() && !in_fork_child) {
+     * subshell, a helper that runs for a moment) leaves no report. The
+     * lock makes exit wait for a sampler that is creating the report. */
+    dp_spin_lock(&open_lock);
+    int open_now = report_wanted && !dp_report_is_open() && !in_fork_child;
+    report_wanted = 0;
+    if (open_now) {
         dp_in_hook++;
         open_report();
         dp_in_hook--;
     }
+    dp_spin_unlock(&open_lock);
     dp_snapshot_exit();
 }
 

@@ -212,12 +212,11 @@ void *dp_mem_bump(size_t size)
     size = (size + 15) & ~(size_t)15;
     if (size > BUMP_SLAB)
         return dp_mem_map(size);
-    while (__atomic_exchange_n(&bump_lock, 1, __ATOMIC_ACQUIRE))
-        ;
+    dp_spin_lock(&bump_lock);
     if (bump_left < size) {
         char *slab = dp_mem_hot(BUMP_SLAB);
         if (!slab) {
-            __atomic_store_n(&bump_lock, 0, __ATOMIC_RELEASE);
+            dp_spin_unlock(&bump_lock);
             return NULL;
         }
         bump_cur = slab;
@@ -226,17 +225,16 @@ void *dp_mem_bump(size_t size)
     void *p = bump_cur;
     bump_cur += size;
     bump_left -= size;
-    __atomic_store_n(&bump_lock, 0, __ATOMIC_RELEASE);
+    dp_spin_unlock(&bump_lock);
     return p;
 }
 
 void dp_mem_fork_prepare(void)
 {
-    while (__atomic_exchange_n(&bump_lock, 1, __ATOMIC_ACQUIRE))
-        ;
+    dp_spin_lock(&bump_lock);
 }
 
 void dp_mem_fork_release(void)
 {
-    __atomic_store_n(&bump_lock, 0, __ATOMIC_RELEASE);
+    dp_spin_unlock(&bump_lock);
 }

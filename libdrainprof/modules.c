@@ -12,17 +12,6 @@ static struct dp_module table[MAX_MODULES];
 static int count, handed;
 static int lock;
 
-static void take(void)
-{
-    while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
-        ;
-}
-
-static void give(void)
-{
-    __atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
-}
-
 static void build_id(struct dl_phdr_info *info, char *out, size_t cap)
 {
     out[0] = 0;
@@ -83,18 +72,18 @@ static int on_object(struct dl_phdr_info *info, size_t size, void *unused)
 
 void dp_modules_refresh(void)
 {
-    take();
+    dp_spin_lock(&lock);
     dl_iterate_phdr(on_object, NULL);
-    give();
+    dp_spin_unlock(&lock);
 }
 
 int dp_modules_take_new(struct dp_module *out, int max)
 {
-    take();
+    dp_spin_lock(&lock);
     int n = 0;
     while (handed < count && n < max)
         out[n++] = table[handed++];
-    give();
+    dp_spin_unlock(&lock);
     return n;
 }
 
@@ -105,10 +94,10 @@ void dp_modules_rewind(void)
 
 void dp_modules_fork_prepare(void)
 {
-    take();
+    dp_spin_lock(&lock);
 }
 
 void dp_modules_fork_release(void)
 {
-    give();
+    dp_spin_unlock(&lock);
 }

@@ -10,17 +10,6 @@ static int count;
 static int lock;
 static struct dp_region_counts counts;
 
-static void take(void)
-{
-    while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
-        ;
-}
-
-static void give(void)
-{
-    __atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
-}
-
 static void remove_range(uintptr_t start, uintptr_t end)
 {
     for (int i = 0; i < count; i++) {
@@ -59,22 +48,22 @@ static void add(uintptr_t start, uintptr_t end, int prot, int flags, int file, u
 void dp_regions_map(uintptr_t start, size_t len, int prot, int flags, int fd)
 {
     uint32_t stack = dp_sites_stack_here();
-    take();
+    dp_spin_lock(&lock);
     remove_range(start, start + len); /* MAP_FIXED replaces what was there */
     add(start, start + len, prot, flags, fd >= 0 && !(flags & MAP_ANONYMOUS), stack);
-    give();
+    dp_spin_unlock(&lock);
 }
 
 void dp_regions_unmap(uintptr_t start, size_t len)
 {
-    take();
+    dp_spin_lock(&lock);
     remove_range(start, start + len);
-    give();
+    dp_spin_unlock(&lock);
 }
 
 void dp_regions_remap(uintptr_t old, size_t old_len, uintptr_t new_start, size_t new_len)
 {
-    take();
+    dp_spin_lock(&lock);
     struct dp_region keep = {0};
     for (int i = 0; i < count; i++)
         if (table[i].start <= old && table[i].end > old) {
@@ -84,7 +73,7 @@ void dp_regions_remap(uintptr_t old, size_t old_len, uintptr_t new_start, size_t
     remove_range(old, old + old_len);
     if (keep.end)
         add(new_start, new_start + new_len, keep.prot, keep.flags, keep.file, keep.stack);
-    give();
+    dp_spin_unlock(&lock);
 }
 
 void dp_regions_note_brk(void)
@@ -102,27 +91,27 @@ void dp_regions_note_madvise(int advice, size_t len)
 
 int dp_regions_copy(struct dp_region *out, int max)
 {
-    take();
+    dp_spin_lock(&lock);
     int n = count < max ? count : max;
     for (int i = 0; i < n; i++)
         out[i] = table[i];
-    give();
+    dp_spin_unlock(&lock);
     return n;
 }
 
 void dp_regions_counts(struct dp_region_counts *c)
 {
-    take();
+    dp_spin_lock(&lock);
     *c = counts;
-    give();
+    dp_spin_unlock(&lock);
 }
 
 void dp_regions_fork_prepare(void)
 {
-    take();
+    dp_spin_lock(&lock);
 }
 
 void dp_regions_fork_release(void)
 {
-    give();
+    dp_spin_unlock(&lock);
 }

@@ -133,18 +133,6 @@ static inline uint32_t home(uintptr_t p, uint32_t cap)
     return (uint32_t)(mix(p) >> 6) & (cap - 1);
 }
 
-static void stripe_lock(struct stripe *s)
-{
-    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&s->lock, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
-}
-
-static void stripe_unlock(struct stripe *s)
-{
-    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
-}
-
 static void put(struct dp_tracked *e, uint32_t cap, const struct dp_tracked *t)
 {
     for (uint32_t i = home(t->ptr, cap);; i = (i + 1) & (cap - 1))
@@ -176,14 +164,14 @@ static int grow(struct stripe *s)
 static void insert(const struct dp_tracked *t)
 {
     struct stripe *s = &stripes[mix(t->ptr) & (STRIPES - 1)];
-    stripe_lock(s);
+    dp_spin_lock(&s->lock);
     if ((s->live + 1) * 2 > s->cap && grow(s) != 0) {
-        stripe_unlock(s);
+        dp_spin_unlock(&s->lock);
         return;
     }
     put(s->e, s->cap, t);
     s->live++;
-    stripe_unlock(s);
+    dp_spin_unlock(&s->lock);
 }
 
 /* Linear-probing deletion: later entries of the same run move back into
@@ -207,7 +195,7 @@ int dp_sites_free(void *p)
     int found = 0;
     uintptr_t key = (uintptr_t)p;
     struct stripe *s = &stripes[mix(key) & (STRIPES - 1)];
-    stripe_lock(s);
+    dp_spin_lock(&s->lock);
     if (s->cap)
         for (uint32_t i = home(key, s->cap);; i = (i + 1) & (s->cap - 1)) {
             if (s->e[i].ptr == EMPTY)
@@ -219,7 +207,7 @@ int dp_sites_free(void *p)
                 break;
             }
         }
-    stripe_unlock(s);
+    dp_spin_unlock(&s->lock);
     return found;
 }
 
@@ -338,14 +326,14 @@ void dp_sites_each(void (*fn)(const struct dp_tracked *t, void *ctx), void *ctx)
          * ledger's. */
         for (uint32_t i = 0;;) {
             int n = 0;
-            stripe_lock(s);
+            dp_spin_lock(&s->lock);
             uint64_t t0 = dp_now_ns();
             for (; i < s->cap && n < 256; i++)
                 if (s->e[i].ptr != EMPTY)
                     batch[n++] = s->e[i];
             uint32_t cap = s->cap;
             uint64_t held = dp_now_ns() - t0;
-            stripe_unlock(s);
+            dp_spin_unlock(&s->lock);
             if (held > hold_max_ns)
                 hold_max_ns = held;
             for (int j = 0; j < n; j++)
@@ -391,11 +379,11 @@ void dp_sites_init(int stacks_mode, uint64_t sample_bytes, int max_depth)
 void dp_sites_fork_prepare(void)
 {
     for (int k = 0; k < STRIPES; k++)
-        stripe_lock(&stripes[k]);
+        dp_spin_lock(&stripes[k].lock);
 }
 
 void dp_sites_fork_release(void)
 {
     for (int k = 0; k < STRIPES; k++)
-        stripe_unlock(&stripes[k]);
+        dp_spin_unlock(&stripes[k].lock);
 }

@@ -35,24 +35,13 @@ void dp_track_init(int glibc, size_t (*usable_size)(void *))
     main_top = dp_glibc_main_top();
 }
 
-static void lock_free_list(void)
-{
-    while (__atomic_exchange_n(&free_lock, 1, __ATOMIC_ACQUIRE))
-        ;
-}
-
-static void unlock_free_list(void)
-{
-    __atomic_store_n(&free_lock, 0, __ATOMIC_RELEASE);
-}
-
 static struct thread_rec *acquire_rec(void)
 {
-    lock_free_list();
+    dp_spin_lock(&free_lock);
     struct thread_rec *r = free_recs;
     if (r)
         free_recs = r->next_free;
-    unlock_free_list();
+    dp_spin_unlock(&free_lock);
     if (!r) {
         r = dp_mem_bump(sizeof *r);
         if (!r)
@@ -77,10 +66,10 @@ void dp_track_thread_exit(void)
     if (!r)
         return;
     self = NULL;
-    lock_free_list();
+    dp_spin_lock(&free_lock);
     r->next_free = free_recs;
     free_recs = r;
-    unlock_free_list();
+    dp_spin_unlock(&free_lock);
 }
 
 int dp_track_arena_slot(void *arena)
@@ -215,10 +204,10 @@ void dp_track_sum(struct dp_totals *t)
 
 void dp_track_fork_prepare(void)
 {
-    lock_free_list();
+    dp_spin_lock(&free_lock);
 }
 
 void dp_track_fork_release(void)
 {
-    unlock_free_list();
+    dp_spin_unlock(&free_lock);
 }
