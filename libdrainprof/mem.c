@@ -2,8 +2,10 @@
 #include "dp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -166,11 +168,33 @@ size_t dp_mem_resident(void)
  * comes from one reservation made at start: a mapping made later would take
  * the kernel's mmap lock for writing and wait behind any /proc walk. */
 
+/* A reservation must cost the program nothing: under strict overcommit
+ * (mode 2) MAP_NORESERVE is ignored and it would be charged against the
+ * commit limit, and under an address-space limit it would use the
+ * program's share. Then memory is mapped as needed instead. */
+static int reservation_is_free(void)
+{
+    struct rlimit as;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+        return 0;
+    char mode = '0';
+    int fd = open("/proc/sys/vm/overcommit_memory", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (read(fd, &mode, 1) != 1)
+            mode = '0';
+        close(fd);
+    }
+    return mode != '2';
+}
+
 void dp_mem_pool_init(void)
 {
     if (pool)
         return;
-    for (size_t size = POOL_RESERVE; size >= ((size_t)256 << 20) && !pool; size /= 4) {
+    int saved = errno;
+    int ok = reservation_is_free();
+    errno = saved;
+    for (size_t size = POOL_RESERVE; ok && size >= ((size_t)256 << 20) && !pool; size /= 4) {
         long r = syscall(SYS_mmap, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (r < 0 && r > -4096)
             continue;
