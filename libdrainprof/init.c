@@ -86,9 +86,9 @@ static void open_report(void)
         dp_snapshot_header();
 }
 
-/* Whoever clears report_wanted creates the report: once, and never again
- * after the exit snapshot closed it. */
-static int open_lock; /* the exit path waits for a first snapshot's open */
+/* Whoever clears report_wanted, under open_lock, creates the report: once,
+ * and never again after the exit snapshot closed it. */
+static int open_lock;
 
 static void take_snapshot(const char *label)
 {
