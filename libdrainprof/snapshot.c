@@ -66,10 +66,6 @@ static struct snap {
     struct dp_region region[1024];
     uint64_t region_rss[1024];
     struct dp_mapping prev;
-    /* pages */
-    uintptr_t highest_live_page;
-    uint64_t pinned_resident_pages;
-    uintptr_t pinned_scan_end;
 } S;
 
 static char line[256 << 10];
