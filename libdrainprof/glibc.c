@@ -101,14 +101,12 @@ void *dp_glibc_main_arena(void)
     return main_arena;
 }
 
-int dp_glibc_chunk_in_use(uintptr_t ptr)
+int dp_glibc_main_chunk_held(uintptr_t ptr, size_t csize)
 {
-    uintptr_t hdr[2], next;
-    if (dp_safe_read(ptr - 2 * sizeof(size_t), hdr, sizeof hdr))
-        return 0;
-    size_t csize = hdr[1] & ~(uintptr_t)DP_SIZE_BITS;
-    if (hdr[1] & DP_IS_MMAPPED)
-        return 1;
+    uintptr_t word, next;
+    if (dp_safe_read(ptr - sizeof(size_t), &word, sizeof word) ||
+        (word & ~(uintptr_t)DP_SIZE_BITS) != csize || (word & (DP_IS_MMAPPED | DP_NON_MAIN_ARENA)))
+        return 0; /* not (or no longer) that chunk */
     if (dp_safe_read(ptr - 2 * sizeof(size_t) + csize + sizeof(size_t), &next, sizeof next) ||
         !(next & DP_PREV_INUSE))
         return 0; /* free in a bin, or merged */

@@ -71,10 +71,11 @@ int dp_glibc_arena_heaps(uintptr_t top, uintptr_t *start, size_t *size, int max)
 /* Copies len bytes at addr, or returns -1 if any of it is unmapped. */
 int dp_safe_read(uintptr_t addr, void *buf, size_t len);
 
-/* Does the chunk of user pointer ptr look held by the program: in use to
- * glibc (next chunk's PREV_INUSE) and not parked in a tcache? Reads are
- * safe against unmapped memory. Fastbin chunks cannot be told apart. */
-int dp_glibc_chunk_in_use(uintptr_t ptr);
+/* Is there still a main-arena chunk of csize bytes at user pointer ptr,
+ * held by the program: in use to glibc (next chunk's PREV_INUSE) and not
+ * parked in a tcache? Reads are safe against unmapped memory. Fastbin
+ * chunks cannot be told apart. */
+int dp_glibc_main_chunk_held(uintptr_t ptr, size_t csize);
 
 /* The main arena's malloc_state address, or NULL when the probe failed. */
 void *dp_glibc_main_arena(void);

@@ -118,24 +118,29 @@ static uint64_t overlap_size(uintptr_t s, uintptr_t e, uintptr_t lo, uintptr_t h
     return b > a ? b - a : 0;
 }
 
-static size_t resident_range(uintptr_t s, uintptr_t e, uintptr_t lo, uintptr_t hi, uint64_t *size)
+uint64_t dp_mem_resident_pages(uintptr_t start, uintptr_t end)
 {
-    static unsigned char vec[4096];
-    size_t pages = 0;
-    if (e <= lo || s >= hi)
-        return 0;
-    s = s > lo ? s : lo;
-    e = e < hi ? e : hi;
-    *size += e - s;
-    for (uintptr_t a = s; a < e;) {
-        size_t k = (e - a) / 4096 < sizeof vec ? (e - a) / 4096 : sizeof vec;
+    static unsigned char vec[16384]; /* 64 MiB per call: the mmap lock is held that long */
+    uint64_t pages = 0;
+    for (uintptr_t a = start; a < end;) {
+        size_t k = (end - a) / 4096 < sizeof vec ? (end - a) / 4096 : sizeof vec;
         if (mincore((void *)a, k * 4096, vec) != 0)
             break;
         for (size_t j = 0; j < k; j++)
             pages += vec[j] & 1;
         a += k * 4096;
     }
-    return pages * 4096;
+    return pages;
+}
+
+static size_t resident_range(uintptr_t s, uintptr_t e, uintptr_t lo, uintptr_t hi, uint64_t *size)
+{
+    if (e <= lo || s >= hi)
+        return 0;
+    s = s > lo ? s : lo;
+    e = e < hi ? e : hi;
+    *size += e - s;
+    return dp_mem_resident_pages(s, e) * 4096;
 }
 
 size_t dp_mem_resident_in(uintptr_t lo, uintptr_t hi, uint64_t *size)

@@ -97,23 +97,6 @@ static struct arena_out *arena_of_addr(uintptr_t a)
     return NULL;
 }
 
-/* Resident pages of [start, end), from mincore (page aligned). */
-static uint64_t resident_pages(uintptr_t start, uintptr_t end)
-{
-    uint64_t n = 0;
-    for (uintptr_t a = start; a < end;) {
-        size_t k = (end - a) / DP_PAGE;
-        if (k > sizeof incore)
-            k = sizeof incore;
-        if (mincore((void *)a, k * DP_PAGE, incore) != 0)
-            return n;
-        for (size_t i = 0; i < k; i++)
-            n += incore[i] & 1;
-        a += k * DP_PAGE;
-    }
-    return n;
-}
-
 /* glibc's mmapped chunks: each starts a mapping with a size word that is
  * the mapping's size with IS_MMAPPED set. The kernel merges neighbouring
  * anonymous mappings into one entry, so walk chunk by chunk. Returns the
@@ -168,7 +151,7 @@ static void on_mapping(const struct dp_mapping *m, void *ctx)
         if (!size)
             continue;
         uintptr_t lo = m->start > S.region[r].start ? m->start : S.region[r].start;
-        uint64_t rss = resident_pages(lo, lo + size) * DP_PAGE;
+        uint64_t rss = dp_mem_resident_pages(lo, lo + size) * DP_PAGE;
         S.region_rss[r] += rss;
         app_size += size;
         app_rss += rss;
@@ -178,7 +161,7 @@ static void on_mapping(const struct dp_mapping *m, void *ctx)
     uint64_t size = m->end - m->start;
     /* mincore of a file mapping tells the page cache, not what we map: the
      * file class takes its total from /proc/self/status instead. */
-    uint64_t rss = S.from_smaps ? m->rss : anon ? resident_pages(m->start, m->end) * DP_PAGE : 0;
+    uint64_t rss = S.from_smaps ? m->rss : anon ? dp_mem_resident_pages(m->start, m->end) * DP_PAGE : 0;
     uint64_t rest_size = size > own_size + app_size ? size - own_size - app_size : 0;
     uint64_t rest_rss = rss > own_rss + app_rss ? rss - own_rss - app_rss : 0;
     if (own_size || app_size) {
@@ -334,10 +317,7 @@ static int on_carve(uintptr_t ptr, uint64_t size, uint32_t stack, void *vctx)
     uintptr_t end = ptr + size;
     if (end <= c->page || ptr - sizeof(size_t) >= c->page + DP_PAGE || end > c->top)
         return 0;
-    uintptr_t word;
-    if (dp_safe_read(ptr - sizeof(size_t), &word, sizeof word) ||
-        (word & ~(uintptr_t)DP_SIZE_BITS) != size + sizeof(size_t) || (word & (DP_IS_MMAPPED | DP_NON_MAIN_ARENA)) ||
-        !dp_glibc_chunk_in_use(ptr))
+    if (!dp_glibc_main_chunk_held(ptr, size + sizeof(size_t)))
         return 0;
     if (!c->found || ptr > c->best.ptr) {
         c->best = (struct dp_tracked){ptr, size, size, stack, 0};
@@ -351,7 +331,7 @@ static void on_tracked(const struct dp_tracked *t, void *vctx)
     struct tracked_ctx *c = vctx;
     if (t->slot == DP_SLOT_MMAP) {
         uintptr_t chunk = t->ptr - 2 * sizeof(size_t);
-        S.mmap_chunk_rss += resident_pages(chunk, chunk + t->size + 2 * sizeof(size_t)) * DP_PAGE;
+        S.mmap_chunk_rss += dp_mem_resident_pages(chunk, chunk + t->size + 2 * sizeof(size_t)) * DP_PAGE;
     }
     if (t->slot == 0 && (!c->have_pinner || t->ptr > c->pinner.ptr)) {
         c->pinner = *t;
