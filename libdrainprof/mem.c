@@ -122,6 +122,10 @@ uint64_t dp_mem_resident_pages(uintptr_t start, uintptr_t end)
 {
     static unsigned char vec[16384]; /* 64 MiB per call: the mmap lock is held that long */
     uint64_t pages = 0;
+    /* A mapping's length need not be a page multiple (mmap rounds it up):
+     * a partial last page must count, and must not leave k at 0 forever. */
+    start &= ~(uintptr_t)4095;
+    end = (end + 4095) & ~(uintptr_t)4095;
     for (uintptr_t a = start; a < end;) {
         size_t k = (end - a) / 4096 < sizeof vec ? (end - a) / 4096 : sizeof vec;
         if (mincore((void *)a, k * 4096, vec) != 0)

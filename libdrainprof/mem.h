@@ -20,7 +20,7 @@ void dp_mem_register_self(void);
 /* Is [start, end) one of ours (overlaps any of our mappings)? */
 int dp_mem_is_own(uintptr_t start, uintptr_t end);
 
-/* Resident 4 KiB pages of [start, end) (page aligned), by mincore; not
+/* Resident 4 KiB pages that [start, end) touches, by mincore; not
  * reentrant (one static vector): snapshot time only. */
 uint64_t dp_mem_resident_pages(uintptr_t start, uintptr_t end);
 

@@ -45,8 +45,16 @@ static void add(uintptr_t start, uintptr_t end, int prot, int flags, int file, u
     table[count++] = (struct dp_region){start, end, prot, flags, file, stack};
 }
 
+/* The kernel maps and unmaps whole pages: a length is rounded up as it
+ * rounds it. */
+static size_t pages(size_t len)
+{
+    return (len + 4095) & ~(size_t)4095;
+}
+
 void dp_regions_map(uintptr_t start, size_t len, int prot, int flags, int fd)
 {
+    len = pages(len);
     uint32_t stack = dp_sites_stack_here();
     dp_spin_lock(&lock);
     remove_range(start, start + len); /* MAP_FIXED replaces what was there */
@@ -56,6 +64,7 @@ void dp_regions_map(uintptr_t start, size_t len, int prot, int flags, int fd)
 
 void dp_regions_unmap(uintptr_t start, size_t len)
 {
+    len = pages(len);
     dp_spin_lock(&lock);
     remove_range(start, start + len);
     dp_spin_unlock(&lock);
@@ -63,6 +72,8 @@ void dp_regions_unmap(uintptr_t start, size_t len)
 
 void dp_regions_remap(uintptr_t old, size_t old_len, uintptr_t new_start, size_t new_len)
 {
+    old_len = pages(old_len);
+    new_len = pages(new_len);
     dp_spin_lock(&lock);
     struct dp_region keep = {0};
     for (int i = 0; i < count; i++)
