@@ -17,8 +17,11 @@ struct slot {
     size_t n;
 };
 
+/* One cache line each, and the loop keeps its state in locals: workers
+ * writing records that share a line would measure false sharing, which
+ * would then depend on where calloc happened to put the array. */
 struct worker {
-    pthread_t tid;
+    _Alignas(64) pthread_t tid;
     uint64_t seed;
     long ops;
     long ws;
@@ -68,10 +71,11 @@ static void *run(void *arg)
             abort();
         fill(&set[i], i);
     }
+    uint64_t seed = w->seed, sum = 0;
     for (long op = 0; op < w->ops; op++) {
-        uint64_t r = next_rand(&w->seed);
+        uint64_t r = next_rand(&seed);
         struct slot *sl = &set[(r >> 8) % w->ws];
-        w->sum += sl->p[0] + sl->p[sl->n - 1];
+        sum += sl->p[0] + sl->p[sl->n - 1];
         if ((r & 0xff) < 26 && sl->n < 65536) {
             /* ~10%: grow by half, as a buffer or vector does */
             size_t n = sl->n + sl->n / 2 + 16;
@@ -82,13 +86,15 @@ static void *run(void *arg)
             sl->n = n;
         } else {
             free(sl->p);
-            sl->n = pick_size(&w->seed);
+            sl->n = pick_size(&seed);
             sl->p = malloc(sl->n);
             if (!sl->p)
                 abort();
         }
         fill(sl, r);
     }
+    w->seed = seed;
+    w->sum = sum;
     for (long i = 0; i < w->ws; i++)
         free(set[i].p);
     free(set);
@@ -119,9 +125,10 @@ int main(int argc, char **argv)
     if (threads < 1 || threads > 256 || total < 1 || ws < 1)
         return 2;
 
-    struct worker *w = calloc(threads, sizeof *w);
+    struct worker *w = aligned_alloc(64, threads * sizeof *w);
     if (!w)
         return 1;
+    memset(w, 0, threads * sizeof *w);
     for (int i = 0; i < threads; i++) {
         w[i].seed = 0x9e3779b97f4a7c15ull * (i + 1);
         w[i].ops = total / threads;
