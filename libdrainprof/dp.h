@@ -25,6 +25,15 @@ void dp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * untracked. */
 extern __thread int dp_in_hook;
 
+/* What the allocation fast path reads of its thread, in one TLS block (one
+ * address computation serves both). */
+struct dp_track_thread;
+struct dp_thread_hot {
+    struct dp_track_thread *rec; /* the thread's counters (track.c); NULL until its first call */
+    int64_t sample_left;         /* bytes before the next sample (sites.c) */
+};
+extern __thread struct dp_thread_hot dp_hot;
+
 /* 0 in a process we do not profile (an exec'd child without
  * DRAINPROF_FOLLOW=1, or DRAINPROF_ENABLE=0): the shim only forwards. */
 extern int dp_tracking;

@@ -5,19 +5,54 @@
 #include <errno.h>
 #include <gnu/libc-version.h>
 #include <link.h>
+#include <linux/futex.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Offsets in struct malloc_state, unchanged from glibc 2.26 (tcache) through
- * 2.39 on 64-bit: mutex, flags, have_fastchunks, fastbinsY[10] come first. */
-#define OFF_TOP 96
+#define OFF_TOP DP_OFF_TOP
 #define OFF_NEXT 2160
-#define OFF_SYSTEM_MEM 2184
+#define OFF_SYSTEM_MEM DP_OFF_SYSTEM_MEM
 
 static char *main_arena;
 static uintptr_t tcache_key;
+static int libc_minor;
+
+void dp_glibc_arena_lock(void *ar)
+{
+    int *m = ar, c = 0;
+    if (__atomic_compare_exchange_n(m, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
+    while (__atomic_exchange_n(m, 2, __ATOMIC_ACQUIRE) != 0)
+        syscall(SYS_futex, m, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+int dp_glibc_arena_unlock(void *ar)
+{
+    int *m = ar;
+    if (__atomic_exchange_n(m, 0, __ATOMIC_RELEASE) <= 1)
+        return 0;
+    syscall(SYS_futex, m, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    return 1;
+}
+
+uintptr_t dp_glibc_tcache_key(void)
+{
+    return tcache_key;
+}
+
+/* heap_info gained its pagesize field (and 16 bytes of size) in 2.35. */
+size_t dp_glibc_heap_info_size(void)
+{
+    return libc_minor >= 35 ? 48 : 32;
+}
+
+int dp_glibc_safe_linking(void)
+{
+    return libc_minor >= 32;
+}
 
 static int ends_with_libc(const char *path)
 {
@@ -53,6 +88,7 @@ static int version_ok(void)
     if (*v == '.')
         for (v++; *v >= '0' && *v <= '9'; v++)
             minor = minor * 10 + (*v - '0');
+    libc_minor = minor;
     return major == 2 && minor >= 26 && minor <= 40;
 }
 
@@ -99,22 +135,6 @@ int dp_glibc_probe(void *(*real_malloc)(size_t), void (*real_free)(void *))
 void *dp_glibc_main_arena(void)
 {
     return main_arena;
-}
-
-int dp_glibc_main_chunk_held(uintptr_t ptr, size_t csize)
-{
-    uintptr_t word, next;
-    if (dp_safe_read(ptr - sizeof(size_t), &word, sizeof word) ||
-        (word & ~(uintptr_t)DP_SIZE_BITS) != csize || (word & (DP_IS_MMAPPED | DP_NON_MAIN_ARENA)))
-        return 0; /* not (or no longer) that chunk */
-    if (dp_safe_read(ptr - 2 * sizeof(size_t) + csize + sizeof(size_t), &next, sizeof next) ||
-        !(next & DP_PREV_INUSE))
-        return 0; /* free in a bin, or merged */
-    uintptr_t key;
-    if (tcache_key && csize <= 1040 && dp_safe_read(ptr + sizeof(size_t), &key, sizeof key) == 0 &&
-        key == tcache_key)
-        return 0; /* parked in a tcache */
-    return 1;
 }
 
 uintptr_t *dp_glibc_main_top(void)

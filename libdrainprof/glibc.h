@@ -35,6 +35,17 @@ static inline void dp_chunk_decode(const void *p, struct dp_chunk *c)
     }
 }
 
+/* Offsets in struct malloc_state, unchanged from glibc 2.26 (tcache) through
+ * 2.40 on 64-bit: mutex, flags, have_fastchunks, fastbinsY[10] come first;
+ * the struct ends with system_mem and max_system_mem. */
+#define DP_OFF_FASTBINS 16
+#define DP_NFASTBINS 10
+#define DP_OFF_TOP 96
+#define DP_OFF_SYSTEM_MEM 2184
+#define DP_STATE_SIZE 2200
+#define DP_MINSIZE 32
+#define DP_TCACHE_MAX_CHUNK 1040 /* 64 tcache bins of 16-byte steps from 32 */
+
 /* heap_info, the header of every non-main arena heap. */
 struct dp_heap_info {
     void *ar_ptr;
@@ -71,11 +82,18 @@ int dp_glibc_arena_heaps(uintptr_t top, uintptr_t *start, size_t *size, int max)
 /* Copies len bytes at addr, or returns -1 if any of it is unmapped. */
 int dp_safe_read(uintptr_t addr, void *buf, size_t len);
 
-/* Is there still a main-arena chunk of csize bytes at user pointer ptr,
- * held by the program: in use to glibc (next chunk's PREV_INUSE) and not
- * parked in a tcache? Reads are safe against unmapped memory. Fastbin
- * chunks cannot be told apart. */
-int dp_glibc_main_chunk_held(uintptr_t ptr, size_t csize);
+/* glibc's arena mutex, a futex word at the start of malloc_state (0 free,
+ * 1 taken, 2 taken with waiters). Unlock returns 1 when it woke a waiter. */
+void dp_glibc_arena_lock(void *ar);
+int dp_glibc_arena_unlock(void *ar);
+
+/* The value glibc (2.34+) stores in the second word of a tcache-parked
+ * chunk, learned by the probe (0 if unknown). */
+uintptr_t dp_glibc_tcache_key(void);
+/* sizeof(heap_info) for the running glibc; 1 when fastbin links are
+ * mangled (safe-linking, 2.32+). Valid after dp_glibc_probe. */
+size_t dp_glibc_heap_info_size(void);
+int dp_glibc_safe_linking(void);
 
 /* The main arena's malloc_state address, or NULL when the probe failed. */
 void *dp_glibc_main_arena(void);

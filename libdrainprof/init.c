@@ -173,6 +173,7 @@ static void fork_child(void)
         report_wanted = 1;
         in_fork_child = 1;
         __atomic_store_n(&dp_child_pending, 1, __ATOMIC_RELEASE);
+        dp_shim_rearm();
     }
 }
 
@@ -180,6 +181,7 @@ void dp_child_start(void)
 {
     if (!__atomic_exchange_n(&dp_child_pending, 0, __ATOMIC_ACQ_REL))
         return;
+    dp_shim_rearm();
     dp_in_hook++;
     start_sampler();
     dp_in_hook--;
@@ -191,6 +193,7 @@ void dp_child_start(void)
 static void at_exit(void)
 {
     __atomic_store_n(&dp_child_pending, 0, __ATOMIC_RELAXED);
+    dp_shim_rearm();
     /* A fork child that ends before its first snapshot (a shell's
      * subshell, a helper that runs for a moment) leaves no report. The
      * lock makes exit wait for a sampler that is creating the report. */

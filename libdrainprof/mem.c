@@ -242,7 +242,10 @@ static int bump_lock;
 
 void *dp_mem_bump(size_t size)
 {
-    size = (size + 15) & ~(size_t)15;
+    /* Whole cache lines: thread records written on every call must not
+     * share a line with another thread's (false sharing cost more than the
+     * accounting itself). */
+    size = (size + 63) & ~(size_t)63;
     if (size > BUMP_SLAB)
         return dp_mem_map(size);
     dp_spin_lock(&bump_lock);

@@ -29,7 +29,7 @@ static int state; /* 0 = unresolved, 1 = resolving, 2 = ready */
 
 static int in_pool(const void *p)
 {
-    return (const char *)p >= pool && (const char *)p < pool + POOL_SIZE;
+    return (uintptr_t)p - (uintptr_t)pool < POOL_SIZE;
 }
 
 static void *pool_alloc(size_t n, size_t align)
@@ -88,62 +88,96 @@ int dp_shim_ready(void)
         int glibc = dp_glibc_detect((void *)dp_real.malloc, name, sizeof name);
         dp_mem_pool_init();
         dp_pages_init();
-        if (glibc)
-            dp_glibc_probe(dp_real.malloc, dp_real.free);
-        dp_track_init(glibc, dp_real.malloc_usable_size);
+        /* Arenas are walked only where the probe found their layout;
+         * otherwise glibc's blocks are counted as another allocator's. */
+        int walkable = glibc && dp_glibc_probe(dp_real.malloc, dp_real.free) == 0;
+        dp_track_init(walkable, dp_real.malloc_usable_size);
     }
     dp_in_hook--;
     errno = saved;
     __atomic_store_n(&state, 2, __ATOMIC_RELEASE);
+    dp_shim_rearm();
     return 1;
 }
 
-/* Tracking is skipped while the library itself allocates (dp_in_hook) and
- * before the real functions are known. */
-#define TRACKING() (DP_LIKELY(ready()) && !dp_in_hook && dp_tracking)
+/* How calls go: 0 until the real functions are resolved (and while a fork
+ * child waits to start its sampler); 1 forward, tracking (if at all)
+ * through the slow path; 2 glibc's arenas, the inline fast path. */
+static int hot;
 
-static void note_alloc(void *p)
+void dp_shim_rearm(void)
 {
-    if (DP_UNLIKELY(dp_child_pending))
+    int h = 0;
+    if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
+        h = 0;
+    else if (!dp_tracking)
+        h = 1;
+    else if (!__atomic_load_n(&dp_child_pending, __ATOMIC_ACQUIRE))
+        h = dp_track_glibc && dp_tracked_pages ? 2 : 1;
+    __atomic_store_n(&hot, h, __ATOMIC_RELEASE);
+}
+
+/* Off the fast path: the first calls, and a fork child's first allocation,
+ * which starts the child's sampler. Returns 1 once the real functions can
+ * be called. */
+static __attribute__((noinline)) int warm_up(void)
+{
+    if (!dp_shim_ready())
+        return 0;
+    if (dp_tracking && !dp_in_hook && __atomic_load_n(&dp_child_pending, __ATOMIC_ACQUIRE))
         dp_child_start();
-    dp_in_hook++;
-    dp_track_alloc(p);
-    dp_in_hook--;
+    return 1;
 }
 
-static void note_free(void *p)
-{
-    dp_in_hook++;
-    dp_track_free(p);
-    dp_in_hook--;
-}
+#define HOT() (__atomic_load_n(&hot, __ATOMIC_RELAXED))
+#define WARM() (DP_LIKELY(HOT()) || warm_up())
+/* For the mapping family: tracking is skipped while the library itself
+ * runs (dp_in_hook). The allocation slow paths check this themselves. */
+#define TRACKING() (!dp_in_hook && DP_LIKELY(dp_tracking))
 
-static void *tracked(void *p)
+/* After a successful call that returned p. */
+static inline void *tracked(void *p)
 {
-    if (p && !dp_in_hook && DP_LIKELY(dp_tracking))
-        note_alloc(p);
+    if (DP_LIKELY(p)) {
+        if (DP_LIKELY(HOT() == 2))
+            dp_track_alloc(p);
+        else
+            dp_track_alloc_slow(p);
+    }
     return p;
+}
+
+static __attribute__((noinline)) void *malloc_cold(size_t n)
+{
+    if (!WARM())
+        return pool_alloc(n, 16);
+    return tracked(dp_real.malloc(n));
 }
 
 DP_EXPORT void *malloc(size_t n)
 {
-    if (DP_UNLIKELY(!ready()))
-        return pool_alloc(n, 16);
-    return tracked(dp_real.malloc(n));
+    if (DP_UNLIKELY(HOT() != 2))
+        return malloc_cold(n);
+    void *p = dp_real.malloc(n);
+    if (DP_LIKELY(p))
+        dp_track_alloc(p);
+    return p;
 }
 
 DP_EXPORT void free(void *p)
 {
     if (!p || DP_UNLIKELY(in_pool(p)))
         return;
-    if (TRACKING())
-        note_free(p);
+    if (DP_LIKELY(HOT() == 2))
+        dp_track_free(p);
+    else if (WARM())
+        dp_track_free_slow(p);
     dp_real.free(p);
 }
 
 DP_EXPORT void *calloc(size_t n, size_t size)
 {
-    if (DP_UNLIKELY(!ready())) {
+    if (DP_UNLIKELY(!WARM())) {
         size_t total;
         if (__builtin_mul_overflow(n, size, &total))
             return NULL;
@@ -169,19 +203,18 @@ DP_EXPORT void *realloc(void *old, size_t n)
 {
     if (DP_UNLIKELY(old && in_pool(old)))
         return realloc_from_pool(old, n);
-    if (DP_UNLIKELY(!ready()))
+    if (DP_UNLIKELY(!WARM()))
         return old ? NULL : pool_alloc(n, 16);
-    int track = !dp_in_hook && dp_tracking;
-    if (old && track)
-        note_free(old);
-    void *p = dp_real.realloc(old, n);
-    if (track) {
-        if (p)
-            note_alloc(p);
-        else if (old && n)
-            note_alloc(old);
+    if (old) {
+        if (DP_LIKELY(HOT() == 2))
+            dp_track_free(old);
+        else
+            dp_track_free_slow(old);
     }
-    return p;
+    void *p = dp_real.realloc(old, n);
+    if (!p && old && n)
+        tracked(old); /* failed: the old block stays */
+    return tracked(p);
 }
 
 DP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
@@ -196,7 +229,7 @@ DP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
 
 DP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
-    if (DP_UNLIKELY(!ready())) {
+    if (DP_UNLIKELY(!WARM())) {
         void *p = pool_alloc(n, align);
         if (!p)
             return ENOMEM;
@@ -211,28 +244,28 @@ DP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 DP_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
-    if (DP_UNLIKELY(!ready()))
+    if (DP_UNLIKELY(!WARM()))
         return pool_alloc(n, align);
     return tracked(dp_real.aligned_alloc(align, n));
 }
 
 DP_EXPORT void *memalign(size_t align, size_t n)
 {
-    if (DP_UNLIKELY(!ready()))
+    if (DP_UNLIKELY(!WARM()))
         return pool_alloc(n, align);
     return tracked(dp_real.memalign(align, n));
 }
 
 DP_EXPORT void *valloc(size_t n)
 {
-    if (DP_UNLIKELY(!ready()))
+    if (DP_UNLIKELY(!WARM()))
         return pool_alloc(n, 4096);
     return tracked(dp_real.valloc(n));
 }
 
 DP_EXPORT void *pvalloc(size_t n)
 {
-    if (DP_UNLIKELY(!ready()))
+    if (DP_UNLIKELY(!WARM()))
         return pool_alloc((n + 4095) & ~(size_t)4095, 4096);
     /* With an allocator that lacks pvalloc (jemalloc), this is glibc's, as
      * it would be without us: the program keeps its own behaviour. */
@@ -263,7 +296,7 @@ static void *do_mmap(void *(*real)(void *, size_t, int, int, int, off_t), void *
                      int flags, int fd, off_t off)
 {
     void *p = real(addr, len, prot, flags, fd, off);
-    if (p != MAP_FAILED && TRACKING()) {
+    if (p != MAP_FAILED && ready() && TRACKING()) {
         int saved = errno;
         dp_in_hook++;
         dp_regions_map((uintptr_t)p, len, prot, flags, fd);
@@ -292,7 +325,7 @@ DP_EXPORT int munmap(void *addr, size_t len)
     if (DP_UNLIKELY(unresolved((const void *)dp_real.munmap)))
         return -1;
     int rc = dp_real.munmap(addr, len);
-    if (rc == 0 && TRACKING()) {
+    if (rc == 0 && ready() && TRACKING()) {
         int saved = errno;
         dp_in_hook++;
         dp_regions_unmap((uintptr_t)addr, len);
@@ -314,7 +347,7 @@ DP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
     if (DP_UNLIKELY(unresolved((const void *)dp_real.mremap)))
         return MAP_FAILED;
     void *p = dp_real.mremap(old, old_len, new_len, flags, new_addr);
-    if (p != MAP_FAILED && TRACKING()) {
+    if (p != MAP_FAILED && ready() && TRACKING()) {
         int saved = errno;
         dp_in_hook++;
         dp_regions_remap((uintptr_t)old, old_len, (uintptr_t)p, new_len);
@@ -329,7 +362,7 @@ DP_EXPORT int brk(void *addr)
     if (DP_UNLIKELY(unresolved((const void *)dp_real.brk)))
         return -1;
     int rc = dp_real.brk(addr);
-    if (rc == 0 && TRACKING())
+    if (rc == 0 && ready() && TRACKING())
         dp_regions_note_brk();
     return rc;
 }
@@ -339,7 +372,7 @@ DP_EXPORT void *sbrk(intptr_t inc)
     if (DP_UNLIKELY(unresolved((const void *)dp_real.sbrk)))
         return (void *)-1;
     void *p = dp_real.sbrk(inc);
-    if (inc && p != (void *)-1 && TRACKING())
+    if (inc && p != (void *)-1 && ready() && TRACKING())
         dp_regions_note_brk();
     return p;
 }
@@ -349,7 +382,7 @@ DP_EXPORT int madvise(void *addr, size_t len, int advice)
     if (DP_UNLIKELY(unresolved((const void *)dp_real.madvise)))
         return -1;
     int rc = dp_real.madvise(addr, len, advice);
-    if (rc == 0 && TRACKING())
+    if (rc == 0 && ready() && TRACKING())
         dp_regions_note_madvise(advice, len);
     return rc;
 }
@@ -360,7 +393,7 @@ DP_EXPORT int dlclose(void *handle)
 {
     if (DP_UNLIKELY(unresolved((const void *)dp_real.dlclose)))
         return -1;
-    if (TRACKING()) {
+    if (ready() && TRACKING()) {
         dp_in_hook++;
         dp_modules_refresh();
         dp_in_hook--;

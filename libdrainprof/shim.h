@@ -34,4 +34,7 @@ extern struct dp_real dp_real;
 /* Resolves dp_real and sets up tracking; idempotent, called from the first
  * hook and from the constructor. Returns 1 once tracking is ready. */
 int dp_shim_ready(void);
+/* Re-decides whether calls take the fast path; called whenever
+ * dp_child_pending changes. */
+void dp_shim_rearm(void);
 #endif

@@ -211,8 +211,7 @@ int dp_sites_free(void *p)
     return found;
 }
 
-__thread int64_t dp_sample_left;
-#define sample_left dp_sample_left
+#define sample_left dp_hot.sample_left
 static __thread int sample_started;
 static __thread uint64_t rng;
 

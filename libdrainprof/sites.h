@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp.h"
 #include "options.h"
 
 #define DP_MAX_FRAMES 64
@@ -15,16 +16,30 @@ void dp_sites_init(int mode, uint64_t sample_bytes, int depth);
  * tracked (the caller counts it in its page's tracked count). */
 int dp_sites_alloc_slow(void *p, size_t usable, int slot);
 
-/* The sampling countdown, inline: most allocations only subtract. */
+/* The sampling countdown: is an allocation of `usable` bytes due for
+ * dp_sites_alloc_slow? Most allocations only subtract. With stacks off the
+ * countdown is set beyond reach, in all mode it stays at 0, so the fast
+ * path below needs no mode test. */
 extern int dp_sites_mode;
-extern __thread int64_t dp_sample_left;
-static inline int dp_sites_alloc(void *p, size_t usable, int slot, int mmapped)
+static inline int dp_sites_due(size_t usable)
 {
-    if (dp_sites_mode == DP_STACKS_SAMPLE && !mmapped && (dp_sample_left -= (int64_t)usable) > 0)
+    if (dp_sites_mode == DP_STACKS_SAMPLE)
+        return (dp_hot.sample_left -= (int64_t)usable) <= 0;
+    if (dp_sites_mode == DP_STACKS_OFF)
+        dp_hot.sample_left = INT64_MAX;
+    return dp_sites_mode == DP_STACKS_ALL;
+}
+
+/* The same, for the fast path: 1 when the allocation is not due (and its
+ * bytes are then taken from the countdown); 0 leaves the countdown as it
+ * was, for the slow path to run dp_sites_due. */
+static inline int dp_sites_quiet(size_t usable)
+{
+    int64_t left = dp_hot.sample_left - (int64_t)usable;
+    if (left <= 0)
         return 0;
-    if (dp_sites_mode == DP_STACKS_OFF && !mmapped)
-        return 0;
-    return dp_sites_alloc_slow(p, usable, slot);
+    dp_hot.sample_left = left;
+    return 1;
 }
 /* Logs a chunk just carved from the main arena's top (with its stack unless
  * stacks are off). */

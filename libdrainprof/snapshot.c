@@ -5,6 +5,7 @@
 #include "snapshot.h"
 #include "dp.h"
 #include "glibc.h"
+#include "heapwalk.h"
 #include "jbuf.h"
 #include "mem.h"
 #include "modules.h"
@@ -48,6 +49,7 @@ struct arena_out {
     uint64_t resident, anon_huge;
     uint64_t pages_live, pages_empty_resident, pages_sparse;
     uint64_t top_empty_resident; /* in the top chunk of a non-main arena */
+    struct dp_walk walk;
 };
 
 /* Everything one snapshot computes before it is written. */
@@ -70,8 +72,10 @@ static struct snap {
 
 static char line[256 << 10];
 static char iobuf[64 << 10];
-static uint32_t words[16384];
 static unsigned char incore[16384];
+static uint16_t heap_pages[DP_HEAP_MAX / DP_PAGE]; /* one non-main heap's held bytes */
+static uint16_t *brk_pages;                         /* the brk heap's, grown as it grows */
+static size_t brk_pages_cap;
 static int snapshot_lock;
 static uint32_t stacks_written = 1;
 static uint64_t seq;
@@ -238,11 +242,12 @@ static int is_sparse(uintptr_t page)
 
 struct page_stats {
     uint64_t live, empty_resident, sparse, resident;
-    uintptr_t highest_live; /* page address, 0 if none */
 };
 
-/* Page statistics of [start, end); `record` keeps its sparse pages. */
-static void scan_pages(uintptr_t start, uintptr_t end, struct page_stats *ps, int record)
+/* Page statistics of [start, end) from the walk's held bytes per page
+ * (held[0] is start's page; NULL: none held); `record` keeps its sparse
+ * pages. */
+static void scan_pages(uintptr_t start, uintptr_t end, const uint16_t *held, struct page_stats *ps, int record)
 {
     start &= ~(DP_PAGE - 1);
     end = (end + DP_PAGE - 1) & ~(DP_PAGE - 1);
@@ -254,17 +259,15 @@ static void scan_pages(uintptr_t start, uintptr_t end, struct page_stats *ps, in
     }
     for (uintptr_t a = start; a < end;) {
         size_t n = (end - a) / DP_PAGE;
-        if (n > sizeof words / sizeof words[0])
-            n = sizeof words / sizeof words[0];
-        dp_pages_read(a, n, words);
+        if (n > sizeof incore)
+            n = sizeof incore;
         int have_core = mincore((void *)a, n * DP_PAGE, incore) == 0;
         for (size_t i = 0; i < n; i++) {
-            uint32_t live = words[i];
+            uint32_t live = held ? held[(a - start) / DP_PAGE + i] : 0;
             if (have_core)
                 ps->resident += incore[i] & 1;
             if (live) {
                 ps->live++;
-                ps->highest_live = a + i * DP_PAGE;
                 if (live < SPARSE_BYTES) {
                     ps->sparse++;
                     if (record)
@@ -282,11 +285,27 @@ static void scan_pages(uintptr_t start, uintptr_t end, struct page_stats *ps, in
     }
 }
 
-static uint64_t count_empty_resident(uintptr_t start, uintptr_t end)
+static uint64_t count_empty_resident(uintptr_t start, uintptr_t end, const uint16_t *held)
 {
     struct page_stats ps = {0};
-    scan_pages(start, end, &ps, 0);
+    scan_pages(start, end, held, &ps, 0);
     return ps.empty_resident;
+}
+
+/* The brk heap's page counts, zeroed, for n pages. */
+static uint16_t *brk_page_counts(size_t n)
+{
+    if (n > brk_pages_cap) {
+        if (brk_pages)
+            dp_mem_unmap(brk_pages, brk_pages_cap * sizeof *brk_pages);
+        brk_pages_cap = n + n / 4 + DP_HEAP_MAX / DP_PAGE;
+        brk_pages = dp_mem_map(brk_pages_cap * sizeof *brk_pages);
+        if (!brk_pages)
+            brk_pages_cap = 0;
+    }
+    if (brk_pages)
+        memset(brk_pages, 0, n * sizeof *brk_pages);
+    return brk_pages;
 }
 
 /* ---- tracked allocations: pinner and top sites ---- */
@@ -298,31 +317,20 @@ struct site_acc {
 static struct site_acc *sites_acc; /* indexed by stack id */
 static size_t sites_acc_n;
 
+/* The brk pinner (the highest chunk the walk found held) and its stack. */
 struct tracked_ctx {
-    struct dp_tracked pinner;
-    int have_pinner;
+    uintptr_t ptr;
+    uint64_t size;
+    uint32_t stack;
 };
 
-/* A logged carve that still holds its chunk (same size word in the heap)
- * and covers the highest live page is a pinner candidate; the highest wins. */
-struct carve_ctx {
-    uintptr_t page, top;
-    struct dp_tracked best;
-    int found;
-};
-
+/* The carve log's entry for the pinner, when it was carved from the top. */
 static int on_carve(uintptr_t ptr, uint64_t size, uint32_t stack, void *vctx)
 {
-    struct carve_ctx *c = vctx;
-    uintptr_t end = ptr + size;
-    if (end <= c->page || ptr - sizeof(size_t) >= c->page + DP_PAGE || end > c->top)
+    struct tracked_ctx *c = vctx;
+    if (ptr != c->ptr || size != c->size)
         return 0;
-    if (!dp_glibc_main_chunk_held(ptr, size + sizeof(size_t)))
-        return 0;
-    if (!c->found || ptr > c->best.ptr) {
-        c->best = (struct dp_tracked){ptr, size, size, stack, 0};
-        c->found = 1;
-    }
+    c->stack = stack;
     return 1;
 }
 
@@ -333,10 +341,8 @@ static void on_tracked(const struct dp_tracked *t, void *vctx)
         uintptr_t chunk = t->ptr - 2 * sizeof(size_t);
         S.mmap_chunk_rss += dp_mem_resident_pages(chunk, chunk + t->size + 2 * sizeof(size_t)) * DP_PAGE;
     }
-    if (t->slot == 0 && (!c->have_pinner || t->ptr > c->pinner.ptr)) {
-        c->pinner = *t;
-        c->have_pinner = 1;
-    }
+    if (t->slot == 0 && t->ptr == c->ptr && t->size == c->size && t->stack)
+        c->stack = t->stack;
     if (!t->stack || !t->weight || t->stack >= sites_acc_n)
         return;
     struct site_acc *s = &sites_acc[t->stack];
@@ -530,29 +536,11 @@ static void collect_arenas(void)
     S.narenas = 0;
     if (!dp_track_glibc)
         return;
-    if (n == 0) {
-        /* Probe failed: the main arena and the arenas chunks named. */
-        S.arena[0] = (struct arena_out){.info = {.main = 1}, .slot = 0};
-        S.narenas = 1;
-        for (int i = 1; i < S.tot.narenas; i++) {
-            struct arena_out *a = &S.arena[S.narenas];
-            *a = (struct arena_out){.info = {.ar = S.tot.arena[i]}, .slot = i};
-            uintptr_t heap = (uintptr_t)S.tot.arena[i] & ~(DP_HEAP_MAX - 1);
-            struct dp_heap_info hi;
-            if (dp_safe_read(heap, &hi, sizeof hi) == 0 && hi.size <= DP_HEAP_MAX) {
-                a->heap[0] = heap;
-                a->heap_size[0] = hi.size;
-                a->nheaps = 1;
-                a->info.system_mem = hi.size;
-            }
-            S.narenas++;
-        }
-        return;
-    }
     for (int i = 0; i < n; i++) {
         struct arena_out *a = &S.arena[i];
         *a = (struct arena_out){.info = ring[i]};
         a->slot = ring[i].main ? 0 : dp_track_arena_slot(ring[i].ar);
+        a->walk.complete = 1;
         if (!ring[i].main)
             a->nheaps = dp_glibc_arena_heaps(ring[i].top, a->heap, a->heap_size, MAX_HEAPS);
     }
@@ -595,14 +583,28 @@ static void take(const char *label)
     /* Pages of the heaps. */
     struct page_stats main_ps = {0};
     uintptr_t brk_base = 0, brk_top = 0;
+    uint16_t *main_held = NULL;
     if (S.narenas) {
         struct arena_out *m = &S.arena[0];
         brk_base = m->info.base && m->info.system_mem ? m->info.base : S.brk_start;
         brk_top = m->info.top ? m->info.top + m->info.top_size : S.brk_end;
         if (!m->info.system_mem)
             m->info.system_mem = S.brk_end - S.brk_start;
+        uintptr_t heap_lo = S.brk_start && S.brk_start < brk_base ? S.brk_start : brk_base & ~(DP_PAGE - 1);
+        if (brk_top > heap_lo) {
+            size_t npages = (brk_top + DP_PAGE - 1 - heap_lo) / DP_PAGE;
+            main_held = brk_page_counts(npages);
+            if (main_held)
+                dp_walk_main(m->info.ar, main_held, heap_lo, npages, &m->walk);
+            if (!main_held || !m->walk.first)
+                m->walk.complete = 0;
+            else
+                brk_base = m->walk.first; /* the heap's start, read under its lock */
+            if (main_held)
+                main_held += ((brk_base & ~(DP_PAGE - 1)) - heap_lo) / DP_PAGE;
+        }
         if (brk_top > brk_base)
-            scan_pages(brk_base, brk_top, &main_ps, 1);
+            scan_pages(brk_base, brk_top, main_held, &main_ps, 1);
         m->resident = main_ps.resident * DP_PAGE;
         m->pages_live = main_ps.live;
         m->pages_empty_resident = main_ps.empty_resident;
@@ -611,7 +613,10 @@ static void take(const char *label)
             struct arena_out *a = &S.arena[i];
             for (int h = 0; h < a->nheaps; h++) {
                 struct page_stats ps = {0};
-                scan_pages(a->heap[h], a->heap[h] + a->heap_size[h], &ps, 1);
+                memset(heap_pages, 0, sizeof heap_pages);
+                dp_walk_heap(a->info.ar, a->heap[h], a->heap, a->nheaps, heap_pages, a->heap[h],
+                             sizeof heap_pages / sizeof heap_pages[0], &a->walk);
+                scan_pages(a->heap[h], a->heap[h] + a->heap_size[h], heap_pages, &ps, 1);
                 a->resident += ps.resident * DP_PAGE;
                 a->pages_live += ps.live;
                 a->pages_empty_resident += ps.empty_resident;
@@ -620,7 +625,7 @@ static void take(const char *label)
             uintptr_t top_page = (a->info.top + 2 * sizeof(size_t) + DP_PAGE - 1) & ~(DP_PAGE - 1);
             uintptr_t top_end = (a->info.top + a->info.top_size) & ~(DP_PAGE - 1);
             if (a->info.top && top_end > top_page)
-                a->top_empty_resident = count_empty_resident(top_page, top_end);
+                a->top_empty_resident = count_empty_resident(top_page, top_end, NULL);
         }
     }
 
@@ -635,7 +640,13 @@ static void take(const char *label)
         memset(sites_acc, 0, (used < sites_acc_n ? used : sites_acc_n) * sizeof *sites_acc);
     }
     struct tracked_ctx tc = {0};
+    if (S.narenas) {
+        tc.ptr = S.arena[0].walk.top_held;
+        tc.size = S.arena[0].walk.top_held_size;
+    }
     dp_sites_each(on_tracked, &tc);
+    if (tc.ptr && !tc.stack)
+        dp_sites_carves(on_carve, &tc);
 
     write_new_stacks(j);
 
@@ -650,16 +661,24 @@ static void take(const char *label)
     put_rss(j, &st, have_st);
 
     /* Heap totals over glibc-managed memory (or the other allocator's). */
-    int64_t live = 0, chunks = 0;
-    for (int s = 0; s < DP_NSLOTS; s++) {
-        live += S.tot.slot[s].live_bytes;
-        chunks += S.tot.slot[s].live_chunks;
+    int64_t live = S.tot.mmap.live_bytes + S.tot.foreign.live_bytes;
+    int64_t chunks = S.tot.mmap.live_chunks + S.tot.foreign.live_chunks;
+    uint64_t large_count = 0, large_bytes = 0, hold_ns = dp_sites_take_hold_ns();
+    int walked = 1;
+    for (int i = 0; i < S.narenas; i++) {
+        const struct dp_walk *w = &S.arena[i].walk;
+        live += (int64_t)w->live_bytes;
+        chunks += (int64_t)w->live_chunks;
+        large_count += w->large_count;
+        large_bytes += w->large_bytes;
+        hold_ns = w->hold_ns > hold_ns ? w->hold_ns : hold_ns;
+        walked &= w->complete;
     }
     jb_obj(j, "heap");
     jb_i64(j, "live_bytes", live);
     jb_i64(j, "live_chunks", chunks);
     if (dp_track_glibc) {
-        uint64_t sys = (uint64_t)S.tot.slot[DP_SLOT_MMAP].chunk_bytes, res = S.mmap_chunk_rss;
+        uint64_t sys = (uint64_t)S.tot.mmap.chunk_bytes, res = S.mmap_chunk_rss;
         for (int i = 0; i < S.narenas; i++) {
             sys += S.arena[i].info.system_mem;
             res += S.arena[i].resident;
@@ -667,44 +686,47 @@ static void take(const char *label)
         jb_u64(j, "system_bytes", sys);
         jb_u64(j, "resident_bytes", res);
         jb_i64(j, "gap_bytes", (int64_t)res - live);
+        jb_bool(j, "walk_complete", walked);
     } else {
         jb_null(j, "system_bytes");
         jb_null(j, "resident_bytes");
         jb_null(j, "gap_bytes");
+        jb_null(j, "walk_complete");
     }
     jb_end_obj(j);
 
     jb_arr(j, "arenas");
     for (int i = 0; i < S.narenas; i++) {
         struct arena_out *a = &S.arena[i];
-        const struct dp_slot_totals *t = &S.tot.slot[a->slot];
+        const struct dp_walk *w = &a->walk;
         jb_obj(j, NULL);
         jb_u64(j, "index", (uint64_t)i);
         jb_bool(j, "main", i == 0);
         jb_hex(j, "addr", (uintptr_t)a->info.ar);
         jb_u64(j, "system_bytes", a->info.system_mem);
         jb_u64(j, "resident_bytes", a->resident);
-        jb_i64(j, "live_bytes", t->live_bytes);
-        jb_i64(j, "live_chunks", t->live_chunks);
-        jb_i64(j, "free_bytes", (int64_t)a->info.system_mem - t->chunk_bytes);
+        jb_u64(j, "live_bytes", w->live_bytes);
+        jb_u64(j, "live_chunks", w->live_chunks);
+        jb_i64(j, "free_bytes", (int64_t)a->info.system_mem - (int64_t)(w->live_bytes + 8 * w->live_chunks));
         jb_u64(j, "heaps", (uint64_t)(i == 0 ? 1 : a->nheaps));
         jb_u64(j, "anon_huge_bytes", a->anon_huge);
         jb_u64(j, "top_bytes", a->info.top_size);
         jb_u64(j, "pages_live", a->pages_live);
         jb_u64(j, "pages_empty_resident", a->pages_empty_resident);
+        jb_bool(j, "walk_complete", w->complete);
         jb_end_obj(j);
     }
     jb_end_arr(j);
 
     if (dp_track_glibc) {
         jb_obj(j, "mmap_chunks");
-        jb_i64(j, "count", S.tot.slot[DP_SLOT_MMAP].live_chunks);
-        jb_i64(j, "bytes", S.tot.slot[DP_SLOT_MMAP].chunk_bytes);
+        jb_i64(j, "count", S.tot.mmap.live_chunks);
+        jb_i64(j, "bytes", S.tot.mmap.chunk_bytes);
         jb_u64(j, "resident_bytes", S.mmap_chunk_rss);
         jb_end_obj(j);
         jb_obj(j, "large_in_heap");
-        jb_i64(j, "count", S.tot.large_count);
-        jb_i64(j, "bytes", S.tot.large_bytes);
+        jb_u64(j, "count", large_count);
+        jb_u64(j, "bytes", large_bytes);
         jb_u64(j, "threshold", DP_LARGE_CHUNK);
         jb_end_obj(j);
     } else {
@@ -720,29 +742,12 @@ static void take(const char *label)
         pages_sparse += S.arena[i].pages_sparse;
     }
     if (S.narenas && brk_top > brk_base) {
-        uintptr_t top_live_end = brk_base;
-        int exact = 0;
-        if (main_ps.highest_live) {
-            top_live_end = main_ps.highest_live + DP_PAGE;
-            struct carve_ctx cc = {main_ps.highest_live, brk_top, {0}, 0};
-            dp_sites_carves(on_carve, &cc);
-            /* A tracked allocation (sampled or all mode) has the full stack;
-             * prefer it when it is the same chunk or a higher one. */
-            if (tc.have_pinner && tc.pinner.ptr + tc.pinner.size > main_ps.highest_live &&
-                tc.pinner.ptr < main_ps.highest_live + DP_PAGE + sizeof(size_t) &&
-                (!cc.found || tc.pinner.ptr >= cc.best.ptr)) {
-                cc.best = tc.pinner;
-                cc.found = 1;
-            }
-            if (cc.found) {
-                tc.pinner = cc.best;
-                top_live_end = tc.pinner.ptr + tc.pinner.size;
-                exact = 1;
-            }
-            if (top_live_end > brk_top)
-                top_live_end = brk_top;
-        }
-        int64_t held = S.tot.slot[0].chunk_bytes;
+        /* The walk names the highest held chunk: the pinner itself. */
+        uintptr_t top_live_end = tc.ptr ? tc.ptr + tc.size : brk_base;
+        if (top_live_end > brk_top)
+            top_live_end = brk_top;
+        const struct dp_walk *mw = &S.arena[0].walk;
+        int64_t held = (int64_t)(mw->live_bytes + 8 * mw->live_chunks);
         int64_t pinned = (int64_t)(top_live_end - brk_base) - held;
         jb_obj(j, "brk");
         jb_hex(j, "base", brk_base);
@@ -750,19 +755,15 @@ static void take(const char *label)
         jb_hex(j, "top_live_end", top_live_end);
         jb_i64(j, "pinned_bytes", pinned > 0 ? pinned : 0);
         jb_u64(j, "pinned_resident_bytes",
-               top_live_end > brk_base ? count_empty_resident(brk_base, top_live_end & ~(DP_PAGE - 1)) * DP_PAGE : 0);
-        if (main_ps.highest_live) {
+               top_live_end > brk_base
+                   ? count_empty_resident(brk_base, top_live_end & ~(DP_PAGE - 1), main_held) * DP_PAGE
+                   : 0);
+        if (tc.ptr) {
             jb_obj(j, "pinner");
-            if (exact) {
-                jb_hex(j, "addr", tc.pinner.ptr);
-                jb_u64(j, "size", tc.pinner.size);
-                stack_or_null(j, "stack", tc.pinner.stack);
-            } else {
-                jb_hex(j, "addr", main_ps.highest_live);
-                jb_null(j, "size");
-                jb_null(j, "stack");
-            }
-            jb_bool(j, "exact", exact);
+            jb_hex(j, "addr", tc.ptr);
+            jb_u64(j, "size", tc.size);
+            stack_or_null(j, "stack", tc.stack);
+            jb_bool(j, "exact", mw->complete);
             jb_end_obj(j);
         } else {
             jb_null(j, "pinner");
@@ -896,7 +897,7 @@ static void take(const char *label)
 
     uint64_t t1 = dp_now_ns();
     jb_u64(j, "duration_us", (t1 - t0) / 1000);
-    jb_u64(j, "hold_us", dp_sites_take_hold_ns() / 1000);
+    jb_u64(j, "hold_us", hold_ns / 1000);
     jb_end_obj(j);
     write_line(j);
 }

@@ -6,10 +6,8 @@
 #include "sites.h"
 
 struct thread_rec {
-    struct dp_pagelocal *pages;
-    struct dp_slot_totals slot[DP_NSLOTS];
-    int64_t large_count, large_bytes;
-    uint64_t allocs;
+    struct dp_track_thread head; /* first: the inline fast path's view */
+    struct dp_slot_totals mmap, foreign;
     void *last_arena; /* one-entry cache of the arena -> slot lookup */
     int last_slot;
     struct thread_rec *next_all, *next_free;
@@ -25,14 +23,18 @@ static uint64_t nthreads;
 static void *arena_ptr[DP_MAX_ARENAS];
 static int narenas = 1; /* slot 0 is the main arena, known without a pointer */
 
-static __thread struct thread_rec *self;
-static uintptr_t *main_top; /* &main_arena.top, when the probe found it */
+uintptr_t *dp_track_main_top;
+
+static struct thread_rec *rec_of(struct dp_track_thread *head)
+{
+    return (struct thread_rec *)head; /* the head is the record's first member */
+}
 
 void dp_track_init(int glibc, size_t (*usable_size)(void *))
 {
     dp_track_glibc = glibc;
     usable_fn = usable_size;
-    main_top = dp_glibc_main_top();
+    dp_track_main_top = dp_glibc_main_top();
 }
 
 static struct thread_rec *acquire_rec(void)
@@ -45,9 +47,6 @@ static struct thread_rec *acquire_rec(void)
     if (!r) {
         r = dp_mem_bump(sizeof *r);
         if (!r)
-            return NULL;
-        r->pages = dp_pages_local_new();
-        if (!r->pages)
             return NULL;
         struct thread_rec *head = __atomic_load_n(&all_recs, __ATOMIC_ACQUIRE);
         do
@@ -62,10 +61,10 @@ static struct thread_rec *acquire_rec(void)
 
 void dp_track_thread_exit(void)
 {
-    struct thread_rec *r = self;
+    struct thread_rec *r = rec_of(dp_hot.rec);
     if (!r)
         return;
-    self = NULL;
+    dp_hot.rec = NULL;
     dp_spin_lock(&free_lock);
     r->next_free = free_recs;
     free_recs = r;
@@ -108,9 +107,12 @@ static int slot_of(struct thread_rec *r, void *arena)
 
 static inline struct thread_rec *rec(void)
 {
-    struct thread_rec *r = self;
-    if (DP_UNLIKELY(!r))
-        r = self = acquire_rec();
+    struct thread_rec *r = rec_of(dp_hot.rec);
+    if (DP_UNLIKELY(!r)) {
+        r = acquire_rec();
+        if (r)
+            dp_hot.rec = &r->head;
+    }
     return r;
 }
 
@@ -118,87 +120,131 @@ static inline struct thread_rec *rec(void)
  * enough for readers, and much cheaper than a locked add. */
 #define BUMP(field, d) __atomic_store_n(&(field), (field) + (d), __ATOMIC_RELAXED)
 
-static inline __attribute__((always_inline)) void account(struct thread_rec *r, void *p, int sign)
+static void count(struct dp_slot_totals *s, size_t usable, int sign)
+{
+    BUMP(s->live_bytes, sign * (int64_t)usable);
+    BUMP(s->live_chunks, sign);
+}
+
+/* A sampled allocation (or every one, in all mode) enters the tracked table
+ * with its stack; its page's tracked count lets free() find it. */
+static void track(void *p, size_t usable, int slot)
+{
+    if (dp_sites_alloc_slow(p, usable, slot))
+        dp_pages_mark((uintptr_t)p - sizeof(size_t), 1);
+}
+
+static void untrack(void *p)
+{
+    uintptr_t key = (uintptr_t)p - sizeof(size_t);
+    if (dp_tracked_pages && dp_pages_tracked(key) && dp_sites_free(p))
+        dp_pages_mark(key, -1);
+}
+
+static __attribute__((noinline)) void account_mmapped(struct thread_rec *r, void *p, int sign)
 {
     struct dp_chunk c;
-    int slot;
-    uintptr_t key = (uintptr_t)p - sizeof(size_t); /* its page counts it */
-    if (!dp_track_glibc) {
-        c.usable = usable_fn(p);
-        c.csize = c.usable;
-        slot = DP_SLOT_FOREIGN;
+    dp_chunk_decode(p, &c);
+    count(&r->mmap, c.usable, sign);
+    if (sign > 0)
+        track(p, c.usable, DP_SLOT_MMAP); /* always: the snapshot needs their list */
+    else
+        untrack(p);
+}
+
+static __attribute__((noinline)) void account_foreign(struct thread_rec *r, void *p, int sign)
+{
+    size_t usable = usable_fn(p);
+    count(&r->foreign, usable, sign);
+    if (sign < 0) {
+        BUMP(r->head.frees, 1);
+        untrack(p);
     } else {
-        dp_chunk_decode(p, &c);
-        if (c.mmapped) {
-            slot = DP_SLOT_MMAP;
-        } else {
-            slot = c.arena ? slot_of(r, c.arena) : 0;
-            dp_pages_update(r->pages, key, c.usable + sizeof(size_t), sign);
-            if (c.csize >= DP_LARGE_CHUNK) {
-                BUMP(r->large_count, sign);
-                BUMP(r->large_bytes, sign * (int64_t)c.csize);
-            }
-            /* Carved from the top: the chunk now ends where the top begins.
-             * Such chunks are what pins a brk heap, so they are logged. */
-            if (sign > 0 && slot == 0 && main_top &&
-                key - sizeof(size_t) + c.csize == __atomic_load_n(main_top, __ATOMIC_RELAXED))
-                dp_sites_carve(p, c.usable);
-        }
-    }
-    struct dp_slot_totals *s = &r->slot[slot];
-    BUMP(s->live_bytes, sign * (int64_t)c.usable);
-    BUMP(s->live_chunks, sign);
-    if (sign > 0) {
-        BUMP(r->allocs, 1);
-        if (dp_sites_alloc(p, c.usable, slot, slot == DP_SLOT_MMAP))
-            dp_pages_mark(key, 1);
-    } else if (dp_pages_tracked(key) && dp_sites_free(p)) {
-        dp_pages_mark(key, -1);
+        BUMP(r->head.allocs, 1);
+        if (dp_sites_due(usable))
+            track(p, usable, DP_SLOT_FOREIGN);
     }
 }
 
-void dp_track_alloc(void *p)
+static __attribute__((noinline)) void sampled(struct thread_rec *r, void *p, size_t word)
 {
+    struct dp_chunk c;
+    dp_chunk_decode(p, &c);
+    track(p, c.usable, word & DP_NON_MAIN_ARENA ? slot_of(r, c.arena) : 0);
+}
+
+/* The whole accounting of one call, for the slow path: the fast path in
+ * track.h is the common case of this, done inline. */
+static inline __attribute__((always_inline)) void account(struct thread_rec *r, void *p, int sign)
+{
+    if (DP_UNLIKELY(!dp_track_glibc)) {
+        account_foreign(r, p, sign);
+        return;
+    }
+    uintptr_t key = (uintptr_t)p - sizeof(size_t);
+    size_t word = *(const size_t *)key;
+    if (DP_UNLIKELY(word & DP_IS_MMAPPED)) {
+        account_mmapped(r, p, sign);
+        return;
+    }
+    if (sign < 0) {
+        BUMP(r->head.frees, 1);
+        untrack(p);
+        return;
+    }
+    BUMP(r->head.allocs, 1);
+    size_t csize = word & ~(size_t)DP_SIZE_BITS;
+    /* Carved from the top: the chunk now ends where the top begins. Such
+     * chunks are what pins a brk heap, so they are logged. */
+    if (!(word & DP_NON_MAIN_ARENA) && dp_track_main_top &&
+        key - sizeof(size_t) + csize == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED))
+        dp_sites_carve(p, csize - sizeof(size_t));
+    if (DP_UNLIKELY(dp_sites_due(csize - sizeof(size_t))))
+        sampled(r, p, word);
+}
+
+void dp_track_alloc_slow(void *p)
+{
+    if (dp_in_hook || !dp_tracking)
+        return;
+    dp_in_hook++;
     struct thread_rec *r = rec();
     if (DP_LIKELY(r))
         account(r, p, 1);
+    dp_in_hook--;
 }
 
-void dp_track_free(void *p)
+void dp_track_free_slow(void *p)
 {
+    if (dp_in_hook || !dp_tracking)
+        return;
+    dp_in_hook++;
     struct thread_rec *r = rec();
     if (DP_LIKELY(r))
         account(r, p, -1);
+    dp_in_hook--;
+}
+
+static void add_totals(struct dp_slot_totals *to, const struct dp_slot_totals *from)
+{
+    to->live_bytes += __atomic_load_n(&from->live_bytes, __ATOMIC_RELAXED);
+    to->live_chunks += __atomic_load_n(&from->live_chunks, __ATOMIC_RELAXED);
 }
 
 void dp_track_sum(struct dp_totals *t)
 {
     *t = (struct dp_totals){0};
-    t->narenas = __atomic_load_n(&narenas, __ATOMIC_ACQUIRE);
-    for (int i = 1; i < t->narenas; i++)
-        t->arena[i] = __atomic_load_n(&arena_ptr[i], __ATOMIC_ACQUIRE);
-    t->arena[0] = dp_glibc_main_arena();
     for (struct thread_rec *r = __atomic_load_n(&all_recs, __ATOMIC_ACQUIRE); r; r = r->next_all) {
-        for (int i = 0; i < DP_NSLOTS; i++) {
-            if (i >= t->narenas && i < DP_MAX_ARENAS)
-                continue;
-            t->slot[i].live_bytes += __atomic_load_n(&r->slot[i].live_bytes, __ATOMIC_RELAXED);
-            t->slot[i].live_chunks += __atomic_load_n(&r->slot[i].live_chunks, __ATOMIC_RELAXED);
-        }
-        t->large_count += __atomic_load_n(&r->large_count, __ATOMIC_RELAXED);
-        t->large_bytes += __atomic_load_n(&r->large_bytes, __ATOMIC_RELAXED);
-        t->allocs += __atomic_load_n(&r->allocs, __ATOMIC_RELAXED);
+        add_totals(&t->mmap, &r->mmap);
+        add_totals(&t->foreign, &r->foreign);
+        t->allocs += __atomic_load_n(&r->head.allocs, __ATOMIC_RELAXED);
+        t->frees += __atomic_load_n(&r->head.frees, __ATOMIC_RELAXED);
     }
     /* Derived rather than counted on the hot path: a chunk is its usable
-     * size plus its header (8 bytes in an arena, 16 when mmapped, none
-     * known for another allocator); every free undoes one alloc. */
-    int64_t live = 0;
-    for (int i = 0; i < DP_NSLOTS; i++) {
-        int64_t header = i == DP_SLOT_MMAP ? 16 : i == DP_SLOT_FOREIGN ? 0 : 8;
-        t->slot[i].chunk_bytes = t->slot[i].live_bytes + header * t->slot[i].live_chunks;
-        live += t->slot[i].live_chunks;
-    }
-    t->frees = t->allocs - (uint64_t)live;
+     * size plus its header (16 bytes when mmapped, none known for another
+     * allocator). */
+    t->mmap.chunk_bytes = t->mmap.live_bytes + 16 * t->mmap.live_chunks;
+    t->foreign.chunk_bytes = t->foreign.live_bytes;
     t->threads = __atomic_load_n(&nthreads, __ATOMIC_RELAXED);
 }
 

@@ -1,6 +1,11 @@
-/* Live-memory accounting: what the program holds, per glibc arena, for
- * mmapped chunks and per page. Called by the shim only; knows nothing of
- * files or /proc.
+/* Live-memory accounting on the allocation path. Called by the shim only;
+ * knows nothing of files or /proc.
+ *
+ * Chunks in glibc's arenas cost one header read here: what the arenas hold
+ * is walked at snapshot time (heapwalk.h), so per call this only counts
+ * calls, logs chunks carved from the main arena's top and runs the sampling
+ * countdown. glibc's mmapped chunks (each already a system call) and every
+ * block of another allocator are counted here.
  *
  * Counters are per thread (each thread adds to its own record, readers sum
  * all records), so the hot path takes no lock. A record outlives its thread
@@ -11,10 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dp.h"
+#include "glibc.h"
+#include "pagemap.h"
+#include "sites.h"
+
 #define DP_MAX_ARENAS 256                /* slot 0 = main arena */
 #define DP_SLOT_MMAP DP_MAX_ARENAS       /* glibc's mmapped chunks */
 #define DP_SLOT_FOREIGN (DP_MAX_ARENAS + 1) /* another allocator's blocks */
-#define DP_NSLOTS (DP_MAX_ARENAS + 2)
 #define DP_LARGE_CHUNK ((size_t)128 << 10) /* glibc's default M_MMAP_THRESHOLD */
 
 struct dp_slot_totals {
@@ -24,18 +33,61 @@ struct dp_slot_totals {
 };
 
 struct dp_totals {
-    struct dp_slot_totals slot[DP_NSLOTS];
-    int narenas;          /* arena slots in use, main included */
-    void *arena[DP_MAX_ARENAS];
-    int64_t large_count, large_bytes; /* live non-mmapped chunks >= DP_LARGE_CHUNK */
+    struct dp_slot_totals mmap;    /* glibc's mmapped chunks */
+    struct dp_slot_totals foreign; /* another allocator's blocks */
     uint64_t allocs, frees;
     uint64_t threads;
 };
 
-/* glibc = 1: chunk headers are read; 0: only usable_size() is used. */
+/* glibc = 1: chunk headers are read and the arenas walked (the probe found
+ * the main arena); 0: only usable_size() is used. */
 void dp_track_init(int glibc, size_t (*usable_size)(void *));
-void dp_track_alloc(void *p);
-void dp_track_free(void *p);
+
+/* The head of a thread's record: what the inline fast path touches. */
+struct dp_track_thread {
+    uint64_t allocs, frees;
+};
+extern int dp_track_glibc;
+extern uintptr_t *dp_track_main_top; /* &main_arena.top (read racily) */
+
+/* Everything but the common case below: a thread's first call, another
+ * allocator, mmapped chunks, carves from the top, sampled and tracked
+ * allocations. Does nothing while the library itself runs (dp_in_hook) or
+ * in a process not profiled; runs with dp_in_hook raised. */
+void dp_track_alloc_slow(void *p);
+void dp_track_free_slow(void *p);
+
+/* The common case of an arena chunk, inline in the shim once glibc's
+ * arenas are known: one header read, a call count, the carve test and the
+ * sampling countdown (free: the tracked-page test). Anything else goes to
+ * the slow path, which redoes the whole accounting. The library's own
+ * calls (dp_in_hook) may be counted here; they are never tracked. */
+static inline void dp_track_alloc(void *p)
+{
+    struct dp_track_thread *t = dp_hot.rec;
+    if (DP_LIKELY(t)) {
+        size_t word = ((const size_t *)p)[-1], csize = word & ~(size_t)DP_SIZE_BITS;
+        uintptr_t chunk = (uintptr_t)p - 2 * sizeof(size_t);
+        int carve = !(word & DP_NON_MAIN_ARENA) &&
+                    chunk + csize == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
+        if (DP_LIKELY(!(word & DP_IS_MMAPPED) && !carve && dp_sites_quiet(csize - sizeof(size_t)))) {
+            __atomic_store_n(&t->allocs, t->allocs + 1, __ATOMIC_RELAXED);
+            return;
+        }
+    }
+    dp_track_alloc_slow(p);
+}
+
+static inline void dp_track_free(void *p)
+{
+    struct dp_track_thread *t = dp_hot.rec;
+    uintptr_t key = (uintptr_t)p - sizeof(size_t);
+    if (DP_LIKELY(t && !(*(const size_t *)key & DP_IS_MMAPPED) && !dp_pages_tracked(key))) {
+        __atomic_store_n(&t->frees, t->frees + 1, __ATOMIC_RELAXED);
+        return;
+    }
+    dp_track_free_slow(p);
+}
 /* Called from a pthread key destructor when a thread ends. */
 void dp_track_thread_exit(void);
 void dp_track_sum(struct dp_totals *t);
@@ -44,5 +96,4 @@ void dp_track_sum(struct dp_totals *t);
 int dp_track_arena_slot(void *arena);
 void dp_track_fork_prepare(void);
 void dp_track_fork_release(void);
-extern int dp_track_glibc;
 #endif

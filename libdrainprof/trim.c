@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <malloc.h>
 #include <poll.h>
 #include <sched.h>
@@ -23,23 +22,6 @@
 
 #define MAX_LOCKED 1024
 #define CHILD_TIMEOUT_MS 10000
-
-/* glibc's arena mutex is a plain futex word at the start of malloc_state:
- * 0 free, 1 taken, 2 taken with waiters. */
-static void arena_lock(int *m)
-{
-    int c = 0;
-    if (__atomic_compare_exchange_n(m, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-        return;
-    while (__atomic_exchange_n(m, 2, __ATOMIC_ACQUIRE) != 0)
-        syscall(SYS_futex, m, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
-}
-
-static void arena_unlock(int *m)
-{
-    if (__atomic_exchange_n(m, 0, __ATOMIC_RELEASE) > 1)
-        syscall(SYS_futex, m, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
 
 static uint64_t rss_now(void)
 {
@@ -80,19 +62,19 @@ static void dry_run(struct dp_trim_result *r)
         return;
     }
     for (int i = 0; i < n; i++)
-        arena_lock((int *)ar[i].ar);
+        dp_glibc_arena_lock(ar[i].ar);
     /* exit_signal 0: no SIGCHLD, invisible to wait() without __WCLONE. */
     long pid = syscall(SYS_clone, 0, NULL, NULL, NULL, NULL);
     if (pid == 0) {
         for (int i = 0; i < n; i++)
-            arena_unlock((int *)ar[i].ar);
+            dp_glibc_arena_unlock(ar[i].ar);
         int64_t released = trim_here();
         ssize_t w = write(fds[1], &released, sizeof released);
         (void)w;
         syscall(SYS_exit_group, 0);
     }
     for (int i = n - 1; i >= 0; i--)
-        arena_unlock((int *)ar[i].ar);
+        dp_glibc_arena_unlock(ar[i].ar);
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);

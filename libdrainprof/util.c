@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 __thread int dp_in_hook;
+__thread struct dp_thread_hot dp_hot;
 
 void dp_warn(const char *fmt, ...)
 {

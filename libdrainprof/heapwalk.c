@@ -1,0 +1,246 @@
+#include "heapwalk.h"
+#include "dp.h"
+#include "glibc.h"
+#include "mem.h"
+#include "pagemap.h"
+#include "track.h"
+
+#include <sched.h>
+#include <string.h>
+
+#define HDR 8               /* a chunk's size word follows its prev_size */
+#define FASTBIN_MAX_CHUNK 176 /* the largest chunk M_MXFAST allows in a fastbin */
+
+/* One range of chunks being walked, and what it may follow. */
+struct range {
+    char *av;
+    uintptr_t heap;  /* non-main heap: its heap_info; 0 for the brk heap */
+    uintptr_t first; /* first chunk; 0: the brk heap's, found under the lock */
+    const uintptr_t *heaps;
+    int nheaps;
+    uint16_t *pages;
+    uintptr_t page_base;
+    size_t npages;
+};
+
+/* Fastbin chunks of the arena being walked: an open-addressing set of chunk
+ * addresses, snapshot time only (under the snapshot lock). */
+#define FAST_SLOTS (1u << 16)
+#define FAST_MAX (FAST_SLOTS / 2)
+static uintptr_t *fast;
+static uint32_t nfast;
+
+static inline uint32_t fast_home(uintptr_t c)
+{
+    return (uint32_t)((c * 0x9e3779b97f4a7c15ull) >> 48);
+}
+
+static int fast_has(uintptr_t c)
+{
+    for (uint32_t i = fast_home(c);; i = (i + 1) & (FAST_SLOTS - 1)) {
+        if (fast[i] == c)
+            return 1;
+        if (!fast[i])
+            return 0;
+    }
+}
+
+static void fast_add(uintptr_t c)
+{
+    uint32_t i = fast_home(c);
+    while (fast[i] && fast[i] != c)
+        i = (i + 1) & (FAST_SLOTS - 1);
+    if (!fast[i]) {
+        fast[i] = c;
+        nfast++;
+    }
+}
+
+/* Is c a plausible chunk of the range's arena? Links outside its heaps are
+ * not followed, so a damaged list cannot lead the walk astray. */
+static int in_arena(const struct range *r, uintptr_t c)
+{
+    if (c & 15)
+        return 0;
+    for (int i = 0; i < r->nheaps; i++)
+        if (c >= r->heaps[i] && c - r->heaps[i] < (r->heap ? DP_HEAP_MAX : (uintptr_t)r->npages * DP_PAGE))
+            return 1;
+    return 0;
+}
+
+/* Under the lock. */
+static void list_fastbins(const struct range *r, struct dp_walk *w)
+{
+    if (!fast)
+        fast = dp_mem_map(FAST_SLOTS * sizeof *fast);
+    if (!fast)
+        return;
+    if (nfast) {
+        memset(fast, 0, FAST_SLOTS * sizeof *fast);
+        nfast = 0;
+    }
+    int mangled = dp_glibc_safe_linking();
+    for (int b = 0; b < DP_NFASTBINS; b++) {
+        uintptr_t c = *(const uintptr_t *)(r->av + DP_OFF_FASTBINS + b * sizeof(uintptr_t));
+        for (unsigned n = 0; c && in_arena(r, c) && n < FAST_SLOTS; n++) {
+            if (nfast >= FAST_MAX) {
+                w->fastbin_unlisted++;
+            } else {
+                fast_add(c);
+            }
+            uintptr_t fd = *(const uintptr_t *)(c + 2 * HDR);
+            c = mangled ? fd ^ ((c + 2 * HDR) >> 12) : fd;
+        }
+    }
+}
+
+/* Under the lock: where the range's chunks end now (the top chunk when it
+ * lies in the range, else the heap's end) into *end and the top chunk into
+ * *top. Returns 0 when the heap is no longer the arena's (glibc unmapped
+ * it while the lock was free). */
+static int range_end(const struct range *r, uintptr_t *top, uintptr_t *end)
+{
+    *top = *(const uintptr_t *)(r->av + DP_OFF_TOP);
+    if (!r->heap) {
+        *end = *top;
+        return 1;
+    }
+    /* The arena's heaps chain down from the one holding the top. */
+    uintptr_t h = *top & ~(DP_HEAP_MAX - 1);
+    for (int n = 0; h && n < 4096; n++) {
+        const struct dp_heap_info *hi = (const struct dp_heap_info *)h;
+        if (h == r->heap) {
+            *end = *top - h < DP_HEAP_MAX ? *top : h + hi->size;
+            return 1;
+        }
+        h = (uintptr_t)hi->prev;
+    }
+    return 0;
+}
+
+/* The held range [start, start + len) into the page counts. Chunks do not
+ * overlap, so no page sums to more than 4096. */
+static void add_pages(const struct range *r, uintptr_t start, size_t len)
+{
+    uintptr_t lo = start, hi = start + len, base = r->page_base, lim = base + r->npages * DP_PAGE;
+    if (lo < base)
+        lo = base;
+    if (hi > lim)
+        hi = lim;
+    if (lo >= hi)
+        return;
+    size_t i = (lo - base) >> DP_PAGE_SHIFT, last = (hi - 1 - base) >> DP_PAGE_SHIFT;
+    if (i == last) {
+        r->pages[i] += (uint16_t)(hi - lo);
+        return;
+    }
+    r->pages[i] += (uint16_t)(base + ((i + 1) << DP_PAGE_SHIFT) - lo);
+    for (size_t k = i + 1; k < last; k++)
+        r->pages[k] = (uint16_t)DP_PAGE;
+    r->pages[last] += (uint16_t)(hi - (base + (last << DP_PAGE_SHIFT)));
+}
+
+static void held(const struct range *r, uintptr_t c, size_t size, struct dp_walk *w)
+{
+    w->live_bytes += size - HDR;
+    w->live_chunks++;
+    if (size >= DP_LARGE_CHUNK) {
+        w->large_count++;
+        w->large_bytes += size;
+    }
+    if (c + 2 * HDR > w->top_held) {
+        w->top_held = c + 2 * HDR;
+        w->top_held_size = size - HDR;
+    }
+    /* A chunk's bytes run from its size word to the next chunk's size word
+     * (its user data spills into the next chunk's prev_size). */
+    add_pages(r, c + HDR, size);
+}
+
+static void note_hold(struct dp_walk *w, uint64_t t0)
+{
+    uint64_t held_ns = dp_now_ns() - t0;
+    if (held_ns > w->hold_ns)
+        w->hold_ns = held_ns;
+}
+
+static void walk(const struct range *r, struct dp_walk *w)
+{
+    uintptr_t key = dp_glibc_tcache_key();
+    int done = 0;  /* 1: ended at the top or at a heap's closing fencepost */
+    int moved = 0; /* the lock was released on the way */
+    dp_glibc_arena_lock(r->av);
+    uint64_t t0 = dp_now_ns();
+    uintptr_t top, end;
+    int alive = range_end(r, &top, &end);
+    if (alive)
+        list_fastbins(r, w);
+    uintptr_t c = r->first;
+    if (!c) {
+        /* The brk heap ends with the top chunk and holds system_mem bytes:
+         * read together under the lock, they name its start. */
+        c = top + (*(const size_t *)(top + HDR) & ~(size_t)DP_SIZE_BITS) -
+            *(const size_t *)(r->av + DP_OFF_SYSTEM_MEM);
+        if (c < r->page_base || c > top || (c & 15))
+            alive = 0;
+        else
+            w->first = c;
+    }
+    for (unsigned n = 1; alive; n++) {
+        int top_here = !r->heap || top - r->heap < DP_HEAP_MAX;
+        if (top_here && c >= top) {
+            /* Past the top only if the top absorbed chunks while the lock
+             * was free; otherwise the walk lost its way. */
+            done = c == top || moved;
+            break;
+        }
+        if (c + 2 * HDR > end)
+            break;
+        size_t size = *(const size_t *)(c + HDR) & ~(size_t)DP_SIZE_BITS;
+        if (size < DP_MINSIZE) {
+            /* glibc closes a heap it left for a new one with fenceposts. */
+            done = size == 2 * HDR && !top_here;
+            break;
+        }
+        if ((size & 15) || size > end - c || (!top_here && c + size + 2 * HDR > end))
+            break;
+        uintptr_t next = c + size;
+        if ((*(const size_t *)(next + HDR) & DP_PREV_INUSE) &&
+            !(key && size <= DP_TCACHE_MAX_CHUNK && *(const uintptr_t *)(c + 3 * HDR) == key) &&
+            !(nfast && size <= FASTBIN_MAX_CHUNK && fast_has(c)))
+            held(r, c, size, w);
+        c = next;
+        if (!(n & 63) && dp_now_ns() - t0 > DP_WALK_HOLD_NS) {
+            note_hold(w, t0);
+            if (dp_glibc_arena_unlock(r->av))
+                sched_yield();
+            dp_glibc_arena_lock(r->av);
+            t0 = dp_now_ns();
+            moved = 1;
+            alive = range_end(r, &top, &end);
+        }
+    }
+    note_hold(w, t0);
+    dp_glibc_arena_unlock(r->av);
+    if (!done)
+        w->complete = 0;
+}
+
+void dp_walk_main(void *ar, uint16_t *pages, uintptr_t page_base, size_t npages, struct dp_walk *w)
+{
+    uintptr_t heaps[1] = {page_base};
+    struct range r = {ar, 0, 0, heaps, 1, pages, page_base, npages};
+    walk(&r, w);
+}
+
+void dp_walk_heap(void *ar, uintptr_t heap, const uintptr_t *heaps, int n, uint16_t *pages, uintptr_t page_base,
+                  size_t npages, struct dp_walk *w)
+{
+    /* The first heap holds the arena's malloc_state; chunks start after it
+     * (aligned so user pointers are), in later heaps right after heap_info. */
+    uintptr_t first = heap + dp_glibc_heap_info_size();
+    if ((uintptr_t)ar == first)
+        first = ((first + DP_STATE_SIZE + 2 * HDR + 15) & ~(uintptr_t)15) - 2 * HDR;
+    struct range r = {ar, heap, first, heaps, n, pages, page_base, npages};
+    walk(&r, w);
+}

@@ -1,0 +1,45 @@
+/* What the program holds in a glibc arena, read from the arena itself at
+ * snapshot time, so the allocation hot path does nothing for arena chunks
+ * but its sampling countdown.
+ *
+ * A heap's chunks are walked in address order under the arena's own lock,
+ * in holds of at most DP_WALK_HOLD_NS: the lock is then released (and the
+ * CPU yielded when a thread was waiting for it) and taken again, so no
+ * allocating thread waits longer than one hold. A chunk is held by the
+ * program when glibc has it in use (PREV_INUSE in the next chunk) and it is
+ * parked neither in a tcache (glibc's key in its second word) nor in a
+ * fastbin (listed from the arena when the heap's walk starts). Between two
+ * holds the program runs on: what it frees or allocates meanwhile is seen in
+ * whichever state the walk finds it, as in any snapshot of a running
+ * program. */
+#ifndef DP_HEAPWALK_H
+#define DP_HEAPWALK_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_WALK_HOLD_NS 200000
+
+struct dp_walk {
+    uint64_t live_bytes, live_chunks;  /* usable bytes and count of held chunks */
+    uint64_t large_count, large_bytes; /* held chunks of DP_LARGE_CHUNK or more (chunk bytes) */
+    uintptr_t top_held;                /* user pointer of the highest held chunk, 0 if none */
+    uint64_t top_held_size;            /* its usable size */
+    uint64_t fastbin_unlisted;         /* fastbin chunks past the list's room: counted as held */
+    uint64_t hold_ns;                  /* the longest single hold of the arena lock */
+    uintptr_t first;                   /* brk heap: its first chunk (0 if not found) */
+    int complete;                      /* every walk ended where glibc's structures say */
+};
+
+/* Per-page held bytes go to pages[i] for the page at page_base + i * 4096,
+ * for i < npages (the caller zeroes them); parts of chunks outside are not
+ * counted there. Each call adds to *w (start from complete = 1). */
+
+/* The main arena's brk heap, [page_base, page_base + npages * 4096) in the
+ * address space (its mapping), from its first chunk to the top. */
+void dp_walk_main(void *ar, uint16_t *pages, uintptr_t page_base, size_t npages, struct dp_walk *w);
+
+/* One heap of a non-main arena: heap is its heap_info address; heaps[0..n)
+ * are all the arena's heaps (fastbin links are followed only inside them). */
+void dp_walk_heap(void *ar, uintptr_t heap, const uintptr_t *heaps, int n, uint16_t *pages, uintptr_t page_base,
+                  size_t npages, struct dp_walk *w);
+#endif

@@ -1,0 +1,287 @@
+/* The arena walk against the test's own count of what it holds: blocks of
+ * many sizes, half of them freed (so tcache, fastbins and bins all hold
+ * some), in the main arena and in a thread's arena, and under a thread that
+ * keeps allocating in the arena being walked. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <malloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "glibc.h"
+#include "heapwalk.h"
+#include "pagemap.h"
+
+#define NBLOCKS 20000
+
+struct held {
+    uint64_t bytes, chunks;
+    uintptr_t highest;
+};
+
+/* Test memory comes from mmap: malloc would change the heap being walked. */
+static void *map(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    return p;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+    *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+    return *s;
+}
+
+/* Sizes from fastbin range to tens of KiB, below the mmap threshold. */
+static size_t pick(uint64_t *s)
+{
+    uint64_t r = rnd(s);
+    switch (r % 4) {
+    case 0: return 16 + (r >> 8) % 100;
+    case 1: return 100 + (r >> 8) % 1000;
+    case 2: return 1000 + (r >> 8) % 7000;
+    default: return 8000 + (r >> 8) % 60000;
+    }
+}
+
+/* Allocates n blocks, frees a random half; counts what stays. */
+static void churn(void **blocks, int n, uint64_t seed, struct held *h)
+{
+    *h = (struct held){0};
+    for (int i = 0; i < n; i++) {
+        blocks[i] = malloc(pick(&seed));
+        assert_non_null(blocks[i]);
+        memset(blocks[i], 0xab, 16);
+    }
+    for (int i = 0; i < n; i++) {
+        if (rnd(&seed) & 1) {
+            free(blocks[i]);
+            blocks[i] = NULL;
+        } else {
+            h->bytes += malloc_usable_size(blocks[i]);
+            h->chunks++;
+            if ((uintptr_t)blocks[i] > h->highest)
+                h->highest = (uintptr_t)blocks[i];
+        }
+    }
+}
+
+static uint16_t *pages;
+static size_t pages_cap = (size_t)1 << 20; /* 4 GiB of heap */
+
+static struct dp_walk walk_main(uintptr_t *base_out)
+{
+    struct dp_arena_info a[64];
+    assert_true(dp_glibc_arenas(a, 64) >= 1);
+    assert_true(a[0].main);
+    uintptr_t base = a[0].base, first_page = base & ~(DP_PAGE - 1);
+    size_t n = (a[0].top + a[0].top_size - first_page) / DP_PAGE + 1;
+    assert_true(n <= pages_cap);
+    memset(pages, 0, n * sizeof *pages);
+    struct dp_walk w = {.complete = 1};
+    dp_walk_main(a[0].ar, pages, first_page, n, &w);
+    assert_int_equal(w.first, base);
+    *base_out = first_page;
+    return w;
+}
+
+static uint16_t page_of(uintptr_t base, uintptr_t addr)
+{
+    return pages[(addr - base) / DP_PAGE];
+}
+
+static void test_main_arena_matches_own_count(void **state)
+{
+    (void)state;
+    void **blocks = map(NBLOCKS * sizeof *blocks);
+    uintptr_t base;
+    struct dp_walk before = walk_main(&base);
+    assert_true(before.complete);
+    struct held h;
+    churn(blocks, NBLOCKS, 42, &h);
+    struct dp_walk after = walk_main(&base);
+    assert_true(after.complete);
+    assert_int_equal(after.live_chunks - before.live_chunks, h.chunks);
+    assert_int_equal(after.live_bytes - before.live_bytes, h.bytes);
+    assert_true(after.top_held >= h.highest);
+
+    /* A held block's inner pages are full, a freed one's are empty. */
+    int full = 0, empty = 0;
+    for (int i = 0; i < NBLOCKS; i++) {
+        uintptr_t p = (uintptr_t)blocks[i];
+        if (!p || malloc_usable_size(blocks[i]) < 3 * DP_PAGE)
+            continue;
+        uintptr_t inner = (p + DP_PAGE) & ~(DP_PAGE - 1);
+        assert_int_equal(page_of(base, inner), DP_PAGE);
+        full++;
+    }
+    /* Free a large held block between two held ones: its inner pages. */
+    for (int i = 1; i + 1 < NBLOCKS && !empty; i++) {
+        if (!blocks[i] || !blocks[i - 1] || !blocks[i + 1] || malloc_usable_size(blocks[i]) < 3 * DP_PAGE)
+            continue;
+        uintptr_t inner = ((uintptr_t)blocks[i] + DP_PAGE) & ~(DP_PAGE - 1);
+        free(blocks[i]);
+        blocks[i] = NULL;
+        walk_main(&base);
+        assert_int_equal(page_of(base, inner), 0);
+        empty++;
+    }
+    assert_true(full > 0 && empty > 0);
+    for (int i = 0; i < NBLOCKS; i++)
+        free(blocks[i]);
+}
+
+/* ---- a thread's arena ---- */
+
+static pthread_barrier_t made, walked;
+static struct held thread_held;
+static void *thread_block;
+
+static void *arena_thread(void *arg)
+{
+    (void)arg;
+    void **blocks = map(NBLOCKS * sizeof *blocks);
+    churn(blocks, NBLOCKS, 7, &thread_held);
+    for (int i = 0; i < NBLOCKS && !thread_block; i++)
+        thread_block = blocks[i];
+    pthread_barrier_wait(&made);
+    pthread_barrier_wait(&walked);
+    for (int i = 0; i < NBLOCKS; i++)
+        free(blocks[i]);
+    return NULL;
+}
+
+static struct dp_walk walk_arena_of(void *p)
+{
+    struct dp_chunk c;
+    dp_chunk_decode(p, &c);
+    assert_non_null(c.arena);
+    struct dp_arena_info a[64];
+    int n = dp_glibc_arenas(a, 64);
+    struct dp_walk w = {.complete = 1};
+    int found = 0;
+    for (int i = 0; i < n; i++) {
+        if (a[i].ar != c.arena)
+            continue;
+        uintptr_t start[64];
+        size_t size[64];
+        int nh = dp_glibc_arena_heaps(a[i].top, start, size, 64);
+        for (int k = 0; k < nh; k++) {
+            memset(pages, 0, (DP_HEAP_MAX / DP_PAGE) * sizeof *pages);
+            dp_walk_heap(a[i].ar, start[k], start, nh, pages, start[k], DP_HEAP_MAX / DP_PAGE, &w);
+        }
+        found = 1;
+    }
+    assert_true(found);
+    return w;
+}
+
+/* A thread's arena also holds the thread's tcache structure (one chunk). */
+static void assert_thread_held(const struct dp_walk *w)
+{
+    assert_true(w->complete);
+    assert_in_range(w->live_chunks, thread_held.chunks, thread_held.chunks + 1);
+    assert_in_range(w->live_bytes, thread_held.bytes, thread_held.bytes + 1024);
+}
+
+static void test_thread_arena_matches_own_count(void **state)
+{
+    (void)state;
+    pthread_barrier_init(&made, NULL, 2);
+    pthread_barrier_init(&walked, NULL, 2);
+    pthread_t t;
+    pthread_create(&t, NULL, arena_thread, NULL);
+    pthread_barrier_wait(&made);
+    struct dp_walk w = walk_arena_of(thread_block);
+    pthread_barrier_wait(&walked);
+    pthread_join(t, NULL);
+    assert_thread_held(&w);
+}
+
+/* ---- a walk while the arena's owner keeps allocating ---- */
+
+static volatile int stop;
+static pthread_barrier_t ready, stopped, done;
+
+static void *busy_thread(void *arg)
+{
+    (void)arg;
+    void **blocks = map(NBLOCKS * 4 * sizeof *blocks);
+    uint64_t seed = 99;
+    churn(blocks, NBLOCKS * 4, seed, &thread_held);
+    thread_block = NULL;
+    for (int i = 0; i < NBLOCKS * 4 && !thread_block; i++)
+        thread_block = blocks[i];
+    pthread_barrier_wait(&ready);
+    while (!stop) {
+        int i = (int)(rnd(&seed) % (NBLOCKS * 4));
+        if (blocks[i] == thread_block)
+            continue;
+        free(blocks[i]);
+        blocks[i] = malloc(pick(&seed));
+        assert_non_null(blocks[i]);
+    }
+    thread_held = (struct held){0};
+    for (int i = 0; i < NBLOCKS * 4; i++)
+        if (blocks[i]) {
+            thread_held.bytes += malloc_usable_size(blocks[i]);
+            thread_held.chunks++;
+        }
+    pthread_barrier_wait(&stopped);
+    pthread_barrier_wait(&done);
+    for (int i = 0; i < NBLOCKS * 4; i++)
+        free(blocks[i]);
+    return NULL;
+}
+
+static void test_walk_beside_a_busy_thread(void **state)
+{
+    (void)state;
+    pthread_barrier_init(&ready, NULL, 2);
+    pthread_barrier_init(&stopped, NULL, 2);
+    pthread_barrier_init(&done, NULL, 2);
+    pthread_t t;
+    pthread_create(&t, NULL, busy_thread, NULL);
+    pthread_barrier_wait(&ready);
+    uint64_t held0 = thread_held.bytes;
+    for (int k = 0; k < 20; k++) {
+        struct dp_walk w = walk_arena_of(thread_block);
+        /* The owner frees and allocates between our holds: the figure moves
+         * with it but stays near what it holds. */
+        assert_in_range(w.live_bytes, held0 / 2, held0 * 2);
+    }
+    stop = 1;
+    pthread_barrier_wait(&stopped);
+    struct dp_walk w = walk_arena_of(thread_block);
+    pthread_barrier_wait(&done);
+    pthread_join(t, NULL);
+    assert_thread_held(&w);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    pages = map(pages_cap * sizeof *pages);
+    return dp_glibc_probe(malloc, free);
+}
+
+int main(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+    printf("test_heapwalk: skipped under AddressSanitizer (malloc is not glibc's)\n");
+    return 0;
+#endif
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_main_arena_matches_own_count),
+        cmocka_unit_test(test_thread_arena_matches_own_count),
+        cmocka_unit_test(test_walk_beside_a_busy_thread),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
