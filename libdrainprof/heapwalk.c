@@ -164,6 +164,19 @@ static void note_hold(struct dp_walk *w, uint64_t t0)
         w->hold_ns = held_ns;
 }
 
+/* Releases the arena lock between two holds. When a thread was waiting,
+ * it gets the lock before the walk takes it back: relocking at once would
+ * beat the waking thread every time and keep it waiting for the whole
+ * walk. */
+static void hand_over(char *av)
+{
+    if (!dp_glibc_arena_unlock(av))
+        return;
+    uint64_t t0 = dp_now_ns();
+    while (__atomic_load_n((const int *)av, __ATOMIC_RELAXED) == 0 && dp_now_ns() - t0 < DP_WALK_HOLD_NS)
+        sched_yield();
+}
+
 static void walk(const struct range *r, struct dp_walk *w)
 {
     uintptr_t key = dp_glibc_tcache_key();
@@ -212,8 +225,7 @@ static void walk(const struct range *r, struct dp_walk *w)
         c = next;
         if (!(n & 63) && dp_now_ns() - t0 > DP_WALK_HOLD_NS) {
             note_hold(w, t0);
-            if (dp_glibc_arena_unlock(r->av))
-                sched_yield();
+            hand_over(r->av);
             dp_glibc_arena_lock(r->av);
             t0 = dp_now_ns();
             moved = 1;
