@@ -157,7 +157,6 @@ static __attribute__((noinline)) void account_foreign(struct thread_rec *r, void
     size_t usable = usable_fn(p);
     count(&r->foreign, usable, sign);
     if (sign < 0) {
-        BUMP(r->head.frees, 1);
         untrack(p);
     } else {
         BUMP(r->head.allocs, 1);
@@ -188,7 +187,6 @@ static inline __attribute__((always_inline)) void account(struct thread_rec *r, 
         return;
     }
     if (sign < 0) {
-        BUMP(r->head.frees, 1);
         untrack(p);
         return;
     }
@@ -238,7 +236,6 @@ void dp_track_sum(struct dp_totals *t)
         add_totals(&t->mmap, &r->mmap);
         add_totals(&t->foreign, &r->foreign);
         t->allocs += __atomic_load_n(&r->head.allocs, __ATOMIC_RELAXED);
-        t->frees += __atomic_load_n(&r->head.frees, __ATOMIC_RELAXED);
     }
     /* Derived rather than counted on the hot path: a chunk is its usable
      * size plus its header (16 bytes when mmapped, none known for another

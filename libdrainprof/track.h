@@ -35,7 +35,7 @@ struct dp_slot_totals {
 struct dp_totals {
     struct dp_slot_totals mmap;    /* glibc's mmapped chunks */
     struct dp_slot_totals foreign; /* another allocator's blocks */
-    uint64_t allocs, frees;
+    uint64_t allocs;               /* frees are allocs less what is live */
     uint64_t threads;
 };
 
@@ -45,7 +45,7 @@ void dp_track_init(int glibc, size_t (*usable_size)(void *));
 
 /* The head of a thread's record: what the inline fast path touches. */
 struct dp_track_thread {
-    uint64_t allocs, frees;
+    uint64_t allocs;
 };
 extern int dp_track_glibc;
 extern uintptr_t *dp_track_main_top; /* &main_arena.top (read racily) */
@@ -59,9 +59,11 @@ void dp_track_free_slow(void *p);
 
 /* The common case of an arena chunk, inline in the shim once glibc's
  * arenas are known: one header read, a call count, the carve test and the
- * sampling countdown (free: the tracked-page test). Anything else goes to
- * the slow path, which redoes the whole accounting. The library's own
- * calls (dp_in_hook) may be counted here; they are never tracked. */
+ * sampling countdown (free: the mmapped bit and the tracked-page test, no
+ * count: a snapshot derives frees from calls and what is live). Anything
+ * else goes to the slow path, which redoes the whole accounting. The
+ * library's own calls (dp_in_hook) may be counted here; they are never
+ * tracked. */
 static inline void dp_track_alloc(void *p)
 {
     struct dp_track_thread *t = dp_hot.rec;
@@ -80,12 +82,9 @@ static inline void dp_track_alloc(void *p)
 
 static inline void dp_track_free(void *p)
 {
-    struct dp_track_thread *t = dp_hot.rec;
     uintptr_t key = (uintptr_t)p - sizeof(size_t);
-    if (DP_LIKELY(t && !(*(const size_t *)key & DP_IS_MMAPPED) && !dp_pages_tracked(key))) {
-        __atomic_store_n(&t->frees, t->frees + 1, __ATOMIC_RELAXED);
+    if (DP_LIKELY(!(*(const size_t *)key & DP_IS_MMAPPED) && !dp_pages_tracked(key)))
         return;
-    }
     dp_track_free_slow(p);
 }
 /* Called from a pthread key destructor when a thread ends. */
