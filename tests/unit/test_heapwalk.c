@@ -222,8 +222,8 @@ static void *busy_thread(void *arg)
     pthread_barrier_wait(&ready);
     while (!stop) {
         int i = (int)(rnd(&seed) % (NBLOCKS * 4));
-        if (blocks[i] == thread_block)
-            continue;
+        if (!blocks[i] || blocks[i] == thread_block)
+            continue; /* replace held blocks only: what it holds stays near held0 */
         free(blocks[i]);
         blocks[i] = malloc(pick(&seed));
         assert_non_null(blocks[i]);
