@@ -4,6 +4,7 @@
 #include "mem.h"
 #include "modules.h"
 #include "options.h"
+#include "proc.h"
 #include "regions.h"
 #include "report.h"
 #include "shim.h"
@@ -267,6 +268,7 @@ __attribute__((constructor(101))) static void dp_init(void)
         if (dp_report_check_dir(dp_opt.dir) == 0) {
             dir_ok = 1;
             report_wanted = 1;
+            dp_fd_table_reserve();
             start_sampler();
             atexit(at_exit);
         }

@@ -139,4 +139,9 @@ DP_HIDDEN int dp_read_cgroup_mem_at(const char *proc_cgroup, const char *sysfs,
  * count them), or -1. */
 DP_HIDDEN int dp_count_fds(void);
 
+/* Grows the descriptor table past the numbers our descriptors use, at
+ * start while the process is likely single-threaded: growing it later, with
+ * threads, makes the kernel wait an RCU grace period (about 10 ms here). */
+DP_HIDDEN void dp_fd_table_reserve(void);
+
 #endif

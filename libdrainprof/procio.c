@@ -31,6 +31,19 @@ static int open_ro(const char *path, int flags)
     return fd;
 }
 
+void dp_fd_table_reserve(void)
+{
+    int saved = errno;
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, DP_FD_FLOOR);
+        if (high >= 0)
+            close(high);
+        close(fd);
+    }
+    errno = saved;
+}
+
 static ssize_t read_some(int fd, char *buf, size_t n)
 {
     ssize_t r;

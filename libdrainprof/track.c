@@ -65,6 +65,7 @@ void dp_track_thread_exit(void)
     if (!r)
         return;
     dp_hot.rec = NULL;
+    dp_hot.sample_left = 0; /* later calls take the slow path, which finds no record */
     dp_spin_lock(&free_lock);
     r->next_free = free_recs;
     free_recs = r;

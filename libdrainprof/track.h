@@ -66,16 +66,15 @@ void dp_track_free_slow(void *p);
  * tracked. */
 static inline void dp_track_alloc(void *p)
 {
-    struct dp_track_thread *t = dp_hot.rec;
-    if (DP_LIKELY(t)) {
-        size_t word = ((const size_t *)p)[-1], csize = word & ~(size_t)DP_SIZE_BITS;
-        uintptr_t chunk = (uintptr_t)p - 2 * sizeof(size_t);
-        int carve = !(word & DP_NON_MAIN_ARENA) &&
-                    chunk + csize == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
-        if (DP_LIKELY(!(word & DP_IS_MMAPPED) && !carve && dp_sites_quiet(csize - sizeof(size_t)))) {
-            __atomic_store_n(&t->allocs, t->allocs + 1, __ATOMIC_RELAXED);
-            return;
-        }
+    size_t word = ((const size_t *)p)[-1], csize = word & ~(size_t)DP_SIZE_BITS;
+    uintptr_t chunk = (uintptr_t)p - 2 * sizeof(size_t);
+    int carve = !(word & DP_NON_MAIN_ARENA) && chunk + csize == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
+    /* The countdown is positive only while the thread has its record: the
+     * slow path sets both, thread exit clears both. */
+    if (DP_LIKELY(!(word & DP_IS_MMAPPED) && !carve && dp_sites_quiet(csize - sizeof(size_t)))) {
+        struct dp_track_thread *t = dp_hot.rec;
+        __atomic_store_n(&t->allocs, t->allocs + 1, __ATOMIC_RELAXED);
+        return;
     }
     dp_track_alloc_slow(p);
 }
