@@ -11,6 +11,9 @@
 #define DP_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define DP_EXPORT __attribute__((visibility("default")))
 
+#define DP_PAGE_SHIFT 12
+#define DP_PAGE ((uintptr_t)1 << DP_PAGE_SHIFT)
+
 /* Invariant checks that stay on in release builds: a broken invariant inside
  * someone else's process is reported once and the check's caller backs off,
  * it never aborts the program. */

@@ -2,7 +2,6 @@
 #include "dp.h"
 #include "glibc.h"
 #include "mem.h"
-#include "pagemap.h"
 #include "track.h"
 
 #include <sched.h>

@@ -5,7 +5,7 @@
 #include "glibc.h"
 #include "mem.h"
 #include "modules.h"
-#include "pagemap.h"
+#include "filter.h"
 #include "regions.h"
 #include "track.h"
 
@@ -87,7 +87,7 @@ int dp_shim_ready(void)
         char name[64];
         int glibc = dp_glibc_detect((void *)dp_real.malloc, name, sizeof name);
         dp_mem_pool_init();
-        dp_pages_init();
+        dp_filter_init();
         /* Arenas are walked only where the probe found their layout;
          * otherwise glibc's blocks are counted as another allocator's. */
         int walkable = glibc && dp_glibc_probe(dp_real.malloc, dp_real.free) == 0;
@@ -113,7 +113,7 @@ void dp_shim_rearm(void)
     else if (!dp_tracking)
         h = 1;
     else if (!__atomic_load_n(&dp_child_pending, __ATOMIC_ACQUIRE))
-        h = dp_track_glibc && dp_tracked_pages ? 2 : 1;
+        h = dp_track_glibc && dp_filter_counts ? 2 : 1;
     __atomic_store_n(&hot, h, __ATOMIC_RELEASE);
 }
 

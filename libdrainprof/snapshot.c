@@ -10,7 +10,6 @@
 #include "mem.h"
 #include "modules.h"
 #include "options.h"
-#include "pagemap.h"
 #include "proc.h"
 #include "regions.h"
 #include "report.h"

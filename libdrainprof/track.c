@@ -2,7 +2,7 @@
 #include "dp.h"
 #include "glibc.h"
 #include "mem.h"
-#include "pagemap.h"
+#include "filter.h"
 #include "sites.h"
 
 struct thread_rec {
@@ -132,14 +132,14 @@ static void count(struct dp_slot_totals *s, size_t usable, int sign)
 static void track(void *p, size_t usable, int slot)
 {
     if (dp_sites_alloc_slow(p, usable, slot))
-        dp_pages_mark((uintptr_t)p - sizeof(size_t), 1);
+        dp_filter_mark((uintptr_t)p - sizeof(size_t), 1);
 }
 
 static void untrack(void *p)
 {
     uintptr_t key = (uintptr_t)p - sizeof(size_t);
-    if (dp_tracked_pages && dp_pages_tracked(key) && dp_sites_free(p))
-        dp_pages_mark(key, -1);
+    if (dp_filter_counts && dp_filter_maybe(key) && dp_sites_free(p))
+        dp_filter_mark(key, -1);
 }
 
 static __attribute__((noinline)) void account_mmapped(struct thread_rec *r, void *p, int sign)

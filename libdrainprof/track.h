@@ -18,7 +18,7 @@
 
 #include "dp.h"
 #include "glibc.h"
-#include "pagemap.h"
+#include "filter.h"
 #include "sites.h"
 
 #define DP_MAX_ARENAS 256                /* slot 0 = main arena */
@@ -59,7 +59,7 @@ void dp_track_free_slow(void *p);
 
 /* The common case of an arena chunk, inline in the shim once glibc's
  * arenas are known: one header read, a call count, the carve test and the
- * sampling countdown (free: the mmapped bit and the tracked-page test, no
+ * sampling countdown (free: the mmapped bit and the tracked filter, no
  * count: a snapshot derives frees from calls and what is live). Anything
  * else goes to the slow path, which redoes the whole accounting. The
  * library's own calls (dp_in_hook) may be counted here; they are never
@@ -82,7 +82,7 @@ static inline void dp_track_alloc(void *p)
 static inline void dp_track_free(void *p)
 {
     uintptr_t key = (uintptr_t)p - sizeof(size_t);
-    if (DP_LIKELY(!(*(const size_t *)key & DP_IS_MMAPPED) && !dp_pages_tracked(key)))
+    if (DP_LIKELY(!(*(const size_t *)key & DP_IS_MMAPPED) && !dp_filter_maybe(key)))
         return;
     dp_track_free_slow(p);
 }

@@ -16,7 +16,7 @@
 
 #include "glibc.h"
 #include "heapwalk.h"
-#include "pagemap.h"
+#include "dp.h"
 
 #define NBLOCKS 20000
 

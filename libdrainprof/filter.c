@@ -1,0 +1,23 @@
+#include "filter.h"
+#include "dp.h"
+#include "mem.h"
+
+uint16_t *dp_filter_counts;
+
+int dp_filter_init(void)
+{
+    if (!dp_filter_counts)
+        dp_filter_counts = dp_mem_map(DP_FILTER_SLOTS * sizeof *dp_filter_counts);
+    return dp_filter_counts ? 0 : -1;
+}
+
+void dp_filter_mark(uintptr_t addr, int sign)
+{
+    if (!dp_filter_counts)
+        return;
+    uint16_t *c = &dp_filter_counts[dp_filter_slot(addr)];
+    if (sign > 0)
+        __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_sub(c, 1, __ATOMIC_RELAXED);
+}

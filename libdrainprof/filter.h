@@ -1,0 +1,35 @@
+/* Which chunks may be tracked (sampled, with a stack), so a free() searches
+ * the tracked table only when the filter says the chunk may be there: per
+ * 1 KiB of address space, the count of tracked allocations that start
+ * there, in one flat array indexed modulo DP_FILTER_SLOTS. Neighbouring
+ * chunks share a count, and so do addresses DP_FILTER_SLOTS KiB apart: a
+ * chunk may read as tracked when it is not, which costs a table lookup,
+ * never a wrong answer. Granules in address order keep a free's read near
+ * the heap memory it frees (a hashed index cost a cache miss per free).
+ * Counts change rarely and use atomic adds. */
+#ifndef DP_FILTER_H
+#define DP_FILTER_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define DP_FILTER_SHIFT 10
+#define DP_FILTER_SLOTS ((uintptr_t)1 << 22) /* 4 GiB of address space */
+
+/* Reserves the counts (address space only: untouched pages cost nothing). */
+int dp_filter_init(void);
+
+/* Counts one tracked allocation at addr in or out. */
+void dp_filter_mark(uintptr_t addr, int sign);
+
+/* Tracked allocations that may be at addr; only once dp_filter_init
+ * succeeded. */
+extern uint16_t *dp_filter_counts;
+static inline uintptr_t dp_filter_slot(uintptr_t addr)
+{
+    return (addr >> DP_FILTER_SHIFT) & (DP_FILTER_SLOTS - 1);
+}
+static inline uint32_t dp_filter_maybe(uintptr_t addr)
+{
+    return __atomic_load_n(&dp_filter_counts[dp_filter_slot(addr)], __ATOMIC_RELAXED);
+}
+#endif
