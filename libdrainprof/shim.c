@@ -108,12 +108,12 @@ static int hot;
 void dp_shim_rearm(void)
 {
     int h = 0;
-    if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) != 2)
-        h = 0;
-    else if (!dp_tracking)
-        h = 1;
-    else if (!__atomic_load_n(&dp_child_pending, __ATOMIC_ACQUIRE))
-        h = dp_track_glibc && dp_filter_counts ? 2 : 1;
+    if (__atomic_load_n(&state, __ATOMIC_ACQUIRE) == 2) {
+        if (!dp_tracking)
+            h = 1;
+        else if (!__atomic_load_n(&dp_child_pending, __ATOMIC_ACQUIRE))
+            h = dp_track_glibc && dp_filter_counts ? 2 : 1;
+    }
     __atomic_store_n(&hot, h, __ATOMIC_RELEASE);
 }
 
