@@ -142,7 +142,7 @@ static inline void *tracked(void *p)
         if (DP_LIKELY(HOT() == 2))
             dp_track_alloc(p);
         else
-            dp_track_alloc_slow(p);
+            dp_track_alloc_slow(p, 0);
     }
     return p;
 }

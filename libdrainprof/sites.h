@@ -16,30 +16,20 @@ void dp_sites_init(int mode, uint64_t sample_bytes, int depth);
  * tracked (the caller counts it in its page's tracked count). */
 int dp_sites_alloc_slow(void *p, size_t usable, int slot);
 
-/* The sampling countdown: is an allocation of `usable` bytes due for
- * dp_sites_alloc_slow? Most allocations only subtract. With stacks off the
- * countdown is set beyond reach, in all mode it stays at 0, so the fast
- * path below needs no mode test. */
+/* The sampling countdown, dp_hot.sample_left: bytes before the next
+ * sample. The fast path subtracts every allocation's bytes and needs no
+ * mode test: with stacks off the countdown is set beyond reach, in all mode
+ * it is kept at 0, so every allocation is due.
+ *
+ * For the slow path: is an allocation of `usable` bytes due for
+ * dp_sites_alloc_slow? taken: the fast path already subtracted them. */
 extern int dp_sites_mode;
-static inline int dp_sites_due(size_t usable)
+static inline int dp_sites_due(size_t usable, int taken)
 {
     if (dp_sites_mode == DP_STACKS_SAMPLE)
-        return (dp_hot.sample_left -= (int64_t)usable) <= 0;
-    if (dp_sites_mode == DP_STACKS_OFF)
-        dp_hot.sample_left = INT64_MAX;
+        return (taken ? dp_hot.sample_left : (dp_hot.sample_left -= (int64_t)usable)) <= 0;
+    dp_hot.sample_left = dp_sites_mode == DP_STACKS_OFF ? INT64_MAX : 0;
     return dp_sites_mode == DP_STACKS_ALL;
-}
-
-/* The same, for the fast path: 1 when the allocation is not due (and its
- * bytes are then taken from the countdown); 0 leaves the countdown as it
- * was, for the slow path to run dp_sites_due. */
-static inline int dp_sites_quiet(size_t usable)
-{
-    int64_t left = dp_hot.sample_left - (int64_t)usable;
-    if (left <= 0)
-        return 0;
-    dp_hot.sample_left = left;
-    return 1;
 }
 /* Logs a chunk just carved from the main arena's top (with its stack unless
  * stacks are off). */

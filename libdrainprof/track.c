@@ -161,7 +161,7 @@ static __attribute__((noinline)) void account_foreign(struct thread_rec *r, void
         untrack(p);
     } else {
         BUMP(r->head.allocs, 1);
-        if (dp_sites_due(usable))
+        if (dp_sites_due(usable, 0))
             track(p, usable, DP_SLOT_FOREIGN);
     }
 }
@@ -175,7 +175,7 @@ static __attribute__((noinline)) void sampled(struct thread_rec *r, void *p, siz
 
 /* The whole accounting of one call, for the slow path: the fast path in
  * track.h is the common case of this, done inline. */
-static inline __attribute__((always_inline)) void account(struct thread_rec *r, void *p, int sign)
+static inline __attribute__((always_inline)) void account(struct thread_rec *r, void *p, int sign, int taken)
 {
     if (DP_UNLIKELY(!dp_track_glibc)) {
         account_foreign(r, p, sign);
@@ -198,18 +198,18 @@ static inline __attribute__((always_inline)) void account(struct thread_rec *r, 
     if (!(word & DP_NON_MAIN_ARENA) && dp_track_main_top &&
         key - sizeof(size_t) + csize == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED))
         dp_sites_carve(p, csize - sizeof(size_t));
-    if (DP_UNLIKELY(dp_sites_due(csize - sizeof(size_t))))
+    if (DP_UNLIKELY(dp_sites_due(csize - sizeof(size_t), taken)))
         sampled(r, p, word);
 }
 
-void dp_track_alloc_slow(void *p)
+void dp_track_alloc_slow(void *p, int taken)
 {
     if (dp_in_hook || !dp_tracking)
         return;
     dp_in_hook++;
     struct thread_rec *r = rec();
     if (DP_LIKELY(r))
-        account(r, p, 1);
+        account(r, p, 1, taken);
     dp_in_hook--;
 }
 
@@ -220,7 +220,7 @@ void dp_track_free_slow(void *p)
     dp_in_hook++;
     struct thread_rec *r = rec();
     if (DP_LIKELY(r))
-        account(r, p, -1);
+        account(r, p, -1, 0);
     dp_in_hook--;
 }
 

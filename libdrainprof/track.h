@@ -54,7 +54,7 @@ extern uintptr_t *dp_track_main_top; /* &main_arena.top (read racily) */
  * allocator, mmapped chunks, carves from the top, sampled and tracked
  * allocations. Does nothing while the library itself runs (dp_in_hook) or
  * in a process not profiled; runs with dp_in_hook raised. */
-void dp_track_alloc_slow(void *p);
+void dp_track_alloc_slow(void *p, int taken);
 void dp_track_free_slow(void *p);
 
 /* The common case of an arena chunk, inline in the shim once glibc's
@@ -67,16 +67,21 @@ void dp_track_free_slow(void *p);
 static inline void dp_track_alloc(void *p)
 {
     size_t word = ((const size_t *)p)[-1], csize = word & ~(size_t)DP_SIZE_BITS;
+    if (DP_UNLIKELY(word & DP_IS_MMAPPED)) {
+        dp_track_alloc_slow(p, 0);
+        return;
+    }
+    int64_t left = dp_hot.sample_left -= (int64_t)(csize - sizeof(size_t));
     uintptr_t chunk = (uintptr_t)p - 2 * sizeof(size_t);
     int carve = !(word & DP_NON_MAIN_ARENA) && chunk + csize == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
     /* The countdown is positive only while the thread has its record: the
      * slow path sets both, thread exit clears both. */
-    if (DP_LIKELY(!(word & DP_IS_MMAPPED) && !carve && dp_sites_quiet(csize - sizeof(size_t)))) {
+    if (DP_LIKELY(left > 0 && !carve)) {
         struct dp_track_thread *t = dp_hot.rec;
         __atomic_store_n(&t->allocs, t->allocs + 1, __ATOMIC_RELAXED);
         return;
     }
-    dp_track_alloc_slow(p);
+    dp_track_alloc_slow(p, 1);
 }
 
 static inline void dp_track_free(void *p)
