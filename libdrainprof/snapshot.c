@@ -30,6 +30,7 @@
 #define MAX_OUT_REGIONS 64
 #define TOP_SITES 10
 #define SPARSE_BYTES (DP_PAGE / 8)
+#define ROLLUP_MAX_MAPPING ((uint64_t)256 << 20) /* about 1 ms of page-table walk */
 
 struct class_sum {
     uint64_t count, size, rss;
@@ -200,6 +201,31 @@ static void on_mapping(const struct dp_mapping *m, void *ctx)
 static void smaps_line(const char *l, size_t len, void *ctx)
 {
     dp_smaps_line(ctx, l, len);
+}
+
+/* What a page-table walk of m costs: its resident bytes. Only mappings
+ * that could exceed the limit are measured (mincore, 64 MiB a call); a
+ * file mapping counts whole; the profiler's own are not the program's. */
+static void note_biggest(const struct dp_mapping *m, void *ctx)
+{
+    uint64_t *biggest = ctx, size = m->end - m->start;
+    if (size <= *biggest || size <= ROLLUP_MAX_MAPPING || dp_mem_is_own(m->start, m->end))
+        return;
+    if (m->inode == 0)
+        size = dp_mem_resident_pages(m->start, m->end) * DP_PAGE;
+    if (size > *biggest)
+        *biggest = size;
+}
+
+/* The largest mapping to walk, from /proc/self/maps (no page-table walk). */
+static uint64_t biggest_mapping(void)
+{
+    uint64_t biggest = 0;
+    struct dp_smaps_parser parser;
+    dp_smaps_init(&parser, note_biggest, &biggest);
+    dp_read_lines("/proc/self/maps", iobuf, sizeof iobuf, smaps_line, &parser);
+    dp_smaps_finish(&parser);
+    return biggest;
 }
 
 /* ---- pages ---- */
@@ -503,15 +529,23 @@ static void put_system(struct jbuf *j)
 static void put_rss(struct jbuf *j, const struct dp_status *st, int have_st)
 {
     const struct dp_rollup ru = S.rollup;
-    if (!S.have_rollup) {
+    if (!S.have_rollup && !have_st) {
         jb_null(j, "rss");
         return;
     }
     jb_obj(j, "rss");
-    jb_u64(j, "total", ru.rss);
-    jb_u64(j, "pss", ru.pss);
-    jb_u64(j, "uss", ru.private_clean + ru.private_dirty);
-    jb_u64(j, "anon", ru.anonymous);
+    jb_str(j, "source", S.have_rollup ? "smaps_rollup" : "status");
+    if (S.have_rollup) {
+        jb_u64(j, "total", ru.rss);
+        jb_u64(j, "pss", ru.pss);
+        jb_u64(j, "uss", ru.private_clean + ru.private_dirty);
+        jb_u64(j, "anon", ru.anonymous);
+    } else {
+        jb_u64(j, "total", st->vm_rss);
+        jb_null(j, "pss");
+        jb_null(j, "uss");
+        jb_u64(j, "anon", st->rss_anon);
+    }
     if (have_st) {
         jb_u64(j, "file", st->rss_file);
         jb_u64(j, "shmem", st->rss_shmem);
@@ -519,9 +553,15 @@ static void put_rss(struct jbuf *j, const struct dp_status *st, int have_st)
         jb_null(j, "file");
         jb_null(j, "shmem");
     }
-    jb_u64(j, "swap", ru.swap);
-    jb_u64(j, "lazyfree", ru.lazyfree);
-    jb_u64(j, "anon_huge", ru.anon_huge);
+    if (S.have_rollup) {
+        jb_u64(j, "swap", ru.swap);
+        jb_u64(j, "lazyfree", ru.lazyfree);
+        jb_u64(j, "anon_huge", ru.anon_huge);
+    } else {
+        jb_u64(j, "swap", st->vm_swap);
+        jb_null(j, "lazyfree");
+        jb_null(j, "anon_huge");
+    }
     jb_u64(j, "self", dp_mem_resident());
     jb_end_obj(j);
 }
@@ -559,9 +599,17 @@ static void take(const char *label)
     collect_arenas();
     S.nregions = dp_regions_copy(S.region, 1024);
 
-    int n = dp_read_file("/proc/self/smaps_rollup", iobuf, sizeof iobuf);
+    struct dp_status st = {0};
+    int n = dp_read_file("/proc/self/status", iobuf, sizeof iobuf);
+    int have_st = n > 0 && dp_parse_status(iobuf, (size_t)n, &st) == 0;
+    /* smaps_rollup walks each mapping's page tables with the kernel's mmap
+     * lock held, giving it up only between mappings: over one large mapping
+     * (a 1 GiB brk heap: 3-10 ms) a thread growing its heap (mprotect) waits
+     * that long. Past ROLLUP_MAX_MAPPING the counters of /proc/self/status
+     * stand in, without PSS, USS, LazyFree and AnonHugePages. */
+    n = biggest_mapping() <= ROLLUP_MAX_MAPPING ? dp_read_file("/proc/self/smaps_rollup", iobuf, sizeof iobuf) : -1;
     S.have_rollup = n > 0 && dp_parse_rollup(iobuf, (size_t)n, &S.rollup) == 0;
-    S.rss_total = S.have_rollup ? S.rollup.rss : 0;
+    S.rss_total = S.have_rollup ? S.rollup.rss : st.vm_rss;
 
     /* /proc/self/maps costs no page-table walk; residency then comes from
      * mincore, a 64 MiB range per call, so the kernel's mmap lock is never
@@ -573,9 +621,6 @@ static void take(const char *label)
     dp_smaps_init(&parser, on_mapping, NULL);
     dp_read_lines(S.from_smaps ? "/proc/self/smaps" : "/proc/self/maps", iobuf, sizeof iobuf, smaps_line, &parser);
     dp_smaps_finish(&parser);
-    struct dp_status st = {0};
-    n = dp_read_file("/proc/self/status", iobuf, sizeof iobuf);
-    int have_st = n > 0 && dp_parse_status(iobuf, (size_t)n, &st) == 0;
     if (!S.from_smaps && have_st)
         S.cls[C_FILE].rss = st.rss_file + st.rss_shmem;
 
