@@ -44,15 +44,17 @@ static int fast_has(uintptr_t c)
     }
 }
 
-static void fast_add(uintptr_t c)
+/* 0 when c was listed already (a damaged list that loops). */
+static int fast_add(uintptr_t c)
 {
     uint32_t i = fast_home(c);
     while (fast[i] && fast[i] != c)
         i = (i + 1) & (FAST_SLOTS - 1);
-    if (!fast[i]) {
-        fast[i] = c;
-        nfast++;
-    }
+    if (fast[i])
+        return 0;
+    fast[i] = c;
+    nfast++;
+    return 1;
 }
 
 /* Is c a plausible chunk of the range's arena? Links outside its heaps are
@@ -67,8 +69,9 @@ static int in_arena(const struct range *r, uintptr_t c)
     return 0;
 }
 
-/* Under the lock. */
-static void list_fastbins(const struct range *r, struct dp_walk *w)
+/* Under the lock. Past FAST_MAX chunks the rest are not listed (and count
+ * as held): the list is read while allocating threads wait. */
+static void list_fastbins(const struct range *r)
 {
     if (!fast)
         fast = dp_mem_map(FAST_SLOTS * sizeof *fast);
@@ -81,12 +84,7 @@ static void list_fastbins(const struct range *r, struct dp_walk *w)
     int mangled = dp_glibc_safe_linking();
     for (int b = 0; b < DP_NFASTBINS; b++) {
         uintptr_t c = *(const uintptr_t *)(r->av + DP_OFF_FASTBINS + b * sizeof(uintptr_t));
-        for (unsigned n = 0; c && in_arena(r, c) && n < FAST_SLOTS; n++) {
-            if (nfast >= FAST_MAX) {
-                w->fastbin_unlisted++;
-            } else {
-                fast_add(c);
-            }
+        while (c && in_arena(r, c) && nfast < FAST_MAX && fast_add(c)) {
             uintptr_t fd = *(const uintptr_t *)(c + 2 * HDR);
             c = mangled ? fd ^ ((c + 2 * HDR) >> 12) : fd;
         }
@@ -186,7 +184,7 @@ static void walk(const struct range *r, struct dp_walk *w)
     uintptr_t top, end;
     int alive = range_end(r, &top, &end);
     if (alive)
-        list_fastbins(r, w);
+        list_fastbins(r);
     uintptr_t c = r->first;
     if (!c) {
         /* The brk heap ends with the top chunk and holds system_mem bytes:

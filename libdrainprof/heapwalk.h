@@ -24,7 +24,6 @@ struct dp_walk {
     uint64_t large_count, large_bytes; /* held chunks of DP_LARGE_CHUNK or more (chunk bytes) */
     uintptr_t top_held;                /* user pointer of the highest held chunk, 0 if none */
     uint64_t top_held_size;            /* its usable size */
-    uint64_t fastbin_unlisted;         /* fastbin chunks past the list's room: counted as held */
     uint64_t hold_ns;                  /* the longest single hold of the arena lock */
     uintptr_t first;                   /* brk heap: its first chunk (0 if not found) */
     int complete;                      /* every walk ended where glibc's structures say */
