@@ -21,7 +21,10 @@ struct dp_real dp_real;
 int dp_tracking = 1;
 
 /* dlsym allocates (calloc) while we resolve: those first requests are served
- * from this pool and never reach glibc. */
+ * from this pool and never reach glibc. A pool block's header word holds its
+ * size shifted left 3 with glibc's IS_MMAPPED bit set, so free()'s fast
+ * path, which reads that bit, sends it to the slow path without a test of
+ * its own. */
 #define POOL_SIZE (64 * 1024)
 static char pool[POOL_SIZE] __attribute__((aligned(64)));
 static size_t pool_used;
@@ -42,7 +45,7 @@ static void *pool_alloc(size_t n, size_t align)
         if (start + n > POOL_SIZE || start + n < start)
             return NULL;
     } while (!__atomic_compare_exchange_n(&pool_used, &used, start + n, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-    ((size_t *)(pool + start))[-1] = n;
+    ((size_t *)(pool + start))[-1] = n << 3 | DP_IS_MMAPPED;
     return pool + start;
 }
 
@@ -164,15 +167,22 @@ DP_EXPORT void *malloc(size_t n)
     return p;
 }
 
-DP_EXPORT void free(void *p)
+static __attribute__((noinline)) void free_cold(void *p)
 {
-    if (!p || DP_UNLIKELY(in_pool(p)))
+    if (!p || in_pool(p))
         return;
-    if (DP_LIKELY(HOT() == 2))
-        dp_track_free(p);
-    else if (WARM())
+    if (WARM())
         dp_track_free_slow(p);
     dp_real.free(p);
+}
+
+DP_EXPORT void free(void *p)
+{
+    if (DP_LIKELY(HOT() == 2) && DP_LIKELY(p) && DP_LIKELY(dp_track_free_quick(p))) {
+        dp_real.free(p);
+        return;
+    }
+    free_cold(p);
 }
 
 DP_EXPORT void *calloc(size_t n, size_t size)
@@ -191,7 +201,7 @@ static void *realloc_from_pool(void *old, size_t n)
 {
     void *p = malloc(n);
     if (p) {
-        size_t had = ((size_t *)old)[-1];
+        size_t had = ((size_t *)old)[-1] >> 3;
         memcpy(p, old, had < n ? had : n);
     }
     return p;
@@ -205,12 +215,8 @@ DP_EXPORT void *realloc(void *old, size_t n)
         return realloc_from_pool(old, n);
     if (DP_UNLIKELY(!WARM()))
         return old ? NULL : pool_alloc(n, 16);
-    if (old) {
-        if (DP_LIKELY(HOT() == 2))
-            dp_track_free(old);
-        else
-            dp_track_free_slow(old);
-    }
+    if (old && !(HOT() == 2 && dp_track_free_quick(old)))
+        dp_track_free_slow(old);
     void *p = dp_real.realloc(old, n);
     if (!p && old && n)
         tracked(old); /* failed: the old block stays */
@@ -275,7 +281,7 @@ DP_EXPORT void *pvalloc(size_t n)
 DP_EXPORT size_t malloc_usable_size(void *p)
 {
     if (p && in_pool(p))
-        return ((size_t *)p)[-1];
+        return ((size_t *)p)[-1] >> 3;
     if (DP_UNLIKELY(!ready()))
         return 0;
     return dp_real.malloc_usable_size(p);

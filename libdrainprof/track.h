@@ -84,12 +84,12 @@ static inline void dp_track_alloc(void *p)
     dp_track_alloc_slow(p, 1);
 }
 
-static inline void dp_track_free(void *p)
+/* 1 when the free needs nothing more (not mmapped, not tracked); else the
+ * caller runs dp_track_free_slow. */
+static inline int dp_track_free_quick(void *p)
 {
     uintptr_t key = (uintptr_t)p - sizeof(size_t);
-    if (DP_LIKELY(!(*(const size_t *)key & DP_IS_MMAPPED) && !dp_filter_maybe(key)))
-        return;
-    dp_track_free_slow(p);
+    return !(*(const size_t *)key & DP_IS_MMAPPED) && !dp_filter_maybe(key);
 }
 /* Called from a pthread key destructor when a thread ends. */
 void dp_track_thread_exit(void);
