@@ -634,8 +634,18 @@ static void take(const char *label)
         brk_top = m->info.top ? m->info.top + m->info.top_size : S.brk_end;
         if (!m->info.system_mem)
             m->info.system_mem = S.brk_end - S.brk_start;
+        /* The walk and the page scan stay inside the [heap] mapping: a main
+         * arena whose top lies elsewhere (glibc fell back to mmap when brk
+         * failed, or there is no [heap]) is not walked, and its figures are
+         * incomplete. */
+        int contiguous = S.brk_start && m->info.top >= S.brk_start && m->info.top < S.brk_end;
+        if (!contiguous) {
+            brk_base = S.brk_start;
+            brk_top = S.brk_end;
+            m->walk.complete = 0;
+        }
         uintptr_t heap_lo = S.brk_start && S.brk_start < brk_base ? S.brk_start : brk_base & ~(DP_PAGE - 1);
-        if (brk_top > heap_lo) {
+        if (contiguous && brk_top > heap_lo) {
             size_t npages = (brk_top + DP_PAGE - 1 - heap_lo) / DP_PAGE;
             main_held = brk_page_counts(npages);
             if (main_held)
