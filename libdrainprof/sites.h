@@ -12,8 +12,9 @@
 #define DP_MAX_FRAMES 64
 
 void dp_sites_init(int mode, uint64_t sample_bytes, int depth);
-/* Called for each new allocation. Returns 1 if the allocation is now
- * tracked (the caller counts it in its page's tracked count). */
+/* Called for an allocation the countdown made due (every one in all mode,
+ * and every mmapped chunk). Returns 1 if the allocation is now tracked (the
+ * caller counts it in the tracked filter). */
 int dp_sites_alloc_slow(void *p, size_t usable, int slot);
 
 /* The sampling countdown, dp_hot.sample_left: bytes before the next

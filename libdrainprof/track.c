@@ -128,7 +128,7 @@ static void count(struct dp_slot_totals *s, size_t usable, int sign)
 }
 
 /* A sampled allocation (or every one, in all mode) enters the tracked table
- * with its stack; its page's tracked count lets free() find it. */
+ * with its stack; the tracked filter lets free() find it. */
 static void track(void *p, size_t usable, int slot)
 {
     if (dp_sites_alloc_slow(p, usable, slot))
