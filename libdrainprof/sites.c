@@ -112,8 +112,14 @@ uint32_t dp_sites_stack_count(void)
 }
 
 /* ---- live table of tracked allocations: striped, each stripe a growing
- * open-addressing table under its own spinlock ---- */
+ * open-addressing table under its own spinlock ----
+ * The stripe is chosen by the 64 MiB window of the address (a thread
+ * arena's heap is one such window): a thread that allocates and frees in
+ * its own arena keeps its stripe's lock and entries in its own cache, where
+ * stripes shared by all threads moved two cache lines between cores on
+ * every sample and every tracked free. */
 #define STRIPES 64
+#define STRIPE_SHIFT 26
 #define EMPTY 0
 struct stripe {
     int lock;
@@ -126,6 +132,11 @@ static inline uint64_t mix(uintptr_t p)
 {
     uint64_t h = (uint64_t)p * 0x9e3779b97f4a7c15ull;
     return h ^ (h >> 29);
+}
+
+static inline struct stripe *stripe_of(uintptr_t p)
+{
+    return &stripes[mix(p >> STRIPE_SHIFT) & (STRIPES - 1)];
 }
 
 static inline uint32_t home(uintptr_t p, uint32_t cap)
@@ -163,7 +174,7 @@ static int grow(struct stripe *s)
 
 static void insert(const struct dp_tracked *t)
 {
-    struct stripe *s = &stripes[mix(t->ptr) & (STRIPES - 1)];
+    struct stripe *s = stripe_of(t->ptr);
     dp_spin_lock(&s->lock);
     if ((s->live + 1) * 2 > s->cap && grow(s) != 0) {
         dp_spin_unlock(&s->lock);
@@ -194,7 +205,7 @@ int dp_sites_free(void *p)
 {
     int found = 0;
     uintptr_t key = (uintptr_t)p;
-    struct stripe *s = &stripes[mix(key) & (STRIPES - 1)];
+    struct stripe *s = stripe_of(key);
     dp_spin_lock(&s->lock);
     if (s->cap)
         for (uint32_t i = home(key, s->cap);; i = (i + 1) & (s->cap - 1)) {
@@ -232,9 +243,8 @@ int dp_sites_alloc_slow(void *p, size_t usable, int slot)
 {
     if (!stack_slots)
         return 0;
-    uint64_t weight = usable;
-    /* glibc's mmapped chunks are always tracked (exactly, with weight = size):
-     * each already costs a system call, and the snapshot needs their list. */
+    /* glibc's mmapped chunks are always tracked (exactly): each already
+     * costs a system call, and the snapshot needs their list. */
     int take = mode == DP_STACKS_ALL || slot == DP_SLOT_MMAP;
     if (mode == DP_STACKS_SAMPLE && slot != DP_SLOT_MMAP) {
         /* The inline countdown already took this allocation's bytes; a
@@ -245,19 +255,25 @@ int dp_sites_alloc_slow(void *p, size_t usable, int slot)
         }
         if (sample_left <= 0) {
             take = 1;
-            /* An allocation of s bytes is picked with probability
-             * 1 - exp(-s/mean): weight it by the inverse. */
-            double prob = 1.0 - exp(-(double)usable / sample_mean);
-            weight = (uint64_t)((double)usable / prob);
             while (sample_left <= 0)
                 sample_left += next_gap();
         }
     }
     if (!take)
         return 0;
-    struct dp_tracked t = {(uintptr_t)p, usable, weight, mode == DP_STACKS_OFF ? 0 : capture(), slot};
+    struct dp_tracked t = {(uintptr_t)p, usable, mode == DP_STACKS_OFF ? 0 : capture(), slot};
     insert(&t);
     return 1;
+}
+
+uint64_t dp_sites_weight(const struct dp_tracked *t)
+{
+    if (mode != DP_STACKS_SAMPLE || t->slot == DP_SLOT_MMAP)
+        return t->size;
+    /* An allocation of s bytes is picked with probability 1 - exp(-s/mean):
+     * weight it by the inverse. */
+    double prob = -expm1(-(double)t->size / sample_mean);
+    return prob > 0 ? (uint64_t)((double)t->size / prob) : 0;
 }
 
 /* ---- the carve log: chunks carved from the main arena's top ----

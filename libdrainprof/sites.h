@@ -46,11 +46,14 @@ uint32_t dp_sites_stack_here(void);
 
 struct dp_tracked {
     uintptr_t ptr;
-    uint64_t size;   /* usable bytes */
-    uint64_t weight; /* bytes this sample stands for */
+    uint64_t size; /* usable bytes */
     uint32_t stack;
     int slot;
 };
+/* Bytes a tracked allocation stands for: its size when every allocation of
+ * its kind is tracked, else its size over the chance it was sampled.
+ * Derived when read, so the sampling path does no floating point. */
+uint64_t dp_sites_weight(const struct dp_tracked *t);
 /* Calls fn for every tracked live allocation (stripe by stripe, each stripe
  * locked only while it is walked). */
 void dp_sites_each(void (*fn)(const struct dp_tracked *t, void *ctx), void *ctx);

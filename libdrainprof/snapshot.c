@@ -373,17 +373,18 @@ static void on_tracked(const struct dp_tracked *t, void *vctx)
     }
     if (t->slot == 0 && t->ptr == c->ptr && t->size == c->size && t->stack)
         c->stack = t->stack;
-    if (!t->stack || !t->weight || t->stack >= sites_acc_n)
+    uint64_t weight = dp_sites_weight(t);
+    if (!t->stack || !weight || t->stack >= sites_acc_n)
         return;
     struct site_acc *s = &sites_acc[t->stack];
-    s->bytes += t->weight;
-    s->chunks += t->weight / (t->size ? t->size : 1);
+    s->bytes += weight;
+    s->chunks += weight / (t->size ? t->size : 1);
     s->slot = t->slot;
     /* Sparse pages this allocation keeps alive (weighted like its bytes). */
     uint64_t sparse = 0;
     for (uintptr_t p = t->ptr & ~(DP_PAGE - 1); p < t->ptr + t->size; p += DP_PAGE)
         sparse += is_sparse(p);
-    s->pinned_pages += sparse * (t->weight / (t->size ? t->size : 1));
+    s->pinned_pages += sparse * (weight / (t->size ? t->size : 1));
 }
 
 /* ---- output helpers ---- */
