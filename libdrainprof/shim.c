@@ -209,7 +209,7 @@ static void *realloc_from_pool(void *old, size_t n)
 
 /* The old block is un-counted before the call (while we still own it) and
  * counted again if the call fails and leaves it in place. */
-DP_EXPORT void *realloc(void *old, size_t n)
+static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
 {
     if (DP_UNLIKELY(old && in_pool(old)))
         return realloc_from_pool(old, n);
@@ -221,6 +221,19 @@ DP_EXPORT void *realloc(void *old, size_t n)
     if (!p && old && n)
         tracked(old); /* failed: the old block stays */
     return tracked(p);
+}
+
+/* The common case: an untracked arena chunk, whose free side needs nothing
+ * (frees are derived), so a failed call has nothing to undo. Pool blocks
+ * read as mmapped and take the cold path. */
+DP_EXPORT void *realloc(void *old, size_t n)
+{
+    if (DP_UNLIKELY(HOT() != 2) || DP_UNLIKELY(!old) || DP_UNLIKELY(!dp_track_free_quick(old)))
+        return realloc_cold(old, n);
+    void *p = dp_real.realloc(old, n);
+    if (DP_LIKELY(p))
+        dp_track_alloc(p);
+    return p;
 }
 
 DP_EXPORT void *reallocarray(void *old, size_t n, size_t size)
