@@ -28,12 +28,14 @@ void dp_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * untracked. */
 extern __thread int dp_in_hook;
 
-/* What the allocation fast path reads of its thread, in one TLS block (one
- * address computation serves both). */
+/* What the allocation fast path reads and writes of its thread, in one TLS
+ * block (one address computation serves all). */
 struct dp_track_thread;
 struct dp_thread_hot {
-    struct dp_track_thread *rec; /* the thread's counters (track.c); NULL until its first call */
+    struct dp_track_thread *rec; /* the thread's record (track.c); NULL until its first call */
     int64_t sample_left;         /* bytes before the next sample (sites.c) */
+    uint64_t allocs;             /* fast-path calls; read through the record (track.c) */
+    int exited;                  /* the thread's exit handler ran */
 };
 extern __thread struct dp_thread_hot dp_hot;
 
@@ -66,6 +68,6 @@ static inline void dp_spin_unlock(int *l)
  * allocation; a thread's first allocation registers its exit. */
 extern int dp_child_pending;
 void dp_child_start(void);
-void dp_thread_seen(void);
+int dp_thread_seen(void);
 
 #endif

@@ -149,7 +149,7 @@ static void fork_prepare(void)
 static void fork_parent(void)
 {
     dp_mem_fork_release();
-    dp_track_fork_release();
+    dp_track_fork_release(0);
     dp_sites_fork_release();
     dp_regions_fork_release();
     dp_modules_fork_release();
@@ -163,7 +163,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     dp_mem_fork_release();
-    dp_track_fork_release();
+    dp_track_fork_release(1);
     dp_sites_fork_release();
     dp_regions_fork_release();
     dp_modules_fork_release();
@@ -277,11 +277,11 @@ __attribute__((constructor(101))) static void dp_init(void)
     errno = saved;
 }
 
-/* Registers the calling thread's end, so its counter record is recycled. */
-void dp_thread_seen(void)
+/* Registers the calling thread's end, so its counter record is recycled;
+ * 0 once its exit handler is sure to run. */
+int dp_thread_seen(void)
 {
-    if (started)
-        pthread_setspecific(thread_key, (void *)1);
+    return started && pthread_setspecific(thread_key, (void *)1) == 0 ? 0 : -1;
 }
 
 DP_EXPORT void drainprof_snapshot(const char *label)

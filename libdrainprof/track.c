@@ -5,18 +5,22 @@
 #include "filter.h"
 #include "sites.h"
 
-struct thread_rec {
-    struct dp_track_thread head; /* first: the inline fast path's view */
+/* A thread's record. Only its owner writes it (readers load the counts
+ * racily); hot and the folding of hot->allocs change under free_lock, which
+ * readers hold, so a TLS block is never read once its thread has gone. */
+struct dp_track_thread {
+    uint64_t allocs; /* slow-path calls, and the fast path's once folded in */
+    struct dp_thread_hot *hot; /* the owner's TLS block while registered */
     struct dp_slot_totals mmap, foreign;
     void *last_arena; /* one-entry cache of the arena -> slot lookup */
     int last_slot;
-    struct thread_rec *next_all, *next_free;
+    struct dp_track_thread *next_all, *next_free;
 };
 
 int dp_track_glibc;
 static size_t (*usable_fn)(void *);
-static struct thread_rec *all_recs;
-static struct thread_rec *free_recs;
+static struct dp_track_thread *all_recs;
+static struct dp_track_thread *free_recs;
 static int free_lock;
 static uint64_t nthreads;
 
@@ -25,11 +29,6 @@ static int narenas = 1; /* slot 0 is the main arena, known without a pointer */
 
 uintptr_t *dp_track_main_top;
 
-static struct thread_rec *rec_of(struct dp_track_thread *head)
-{
-    return (struct thread_rec *)head; /* the head is the record's first member */
-}
-
 void dp_track_init(int glibc, size_t (*usable_size)(void *))
 {
     dp_track_glibc = glibc;
@@ -37,10 +36,10 @@ void dp_track_init(int glibc, size_t (*usable_size)(void *))
     dp_track_main_top = dp_glibc_main_top();
 }
 
-static struct thread_rec *acquire_rec(void)
+static struct dp_track_thread *acquire_rec(void)
 {
     dp_spin_lock(&free_lock);
-    struct thread_rec *r = free_recs;
+    struct dp_track_thread *r = free_recs;
     if (r)
         free_recs = r->next_free;
     dp_spin_unlock(&free_lock);
@@ -48,25 +47,40 @@ static struct thread_rec *acquire_rec(void)
         r = dp_mem_bump(sizeof *r);
         if (!r)
             return NULL;
-        struct thread_rec *head = __atomic_load_n(&all_recs, __ATOMIC_ACQUIRE);
+        struct dp_track_thread *head = __atomic_load_n(&all_recs, __ATOMIC_ACQUIRE);
         do
             r->next_all = head;
         while (!__atomic_compare_exchange_n(&all_recs, &head, r, 1, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE));
     }
     r->last_arena = NULL;
     __atomic_fetch_add(&nthreads, 1, __ATOMIC_RELAXED);
-    dp_thread_seen();
     return r;
 }
 
+/* Under free_lock: the fast path's count moves into the record and the
+ * TLS block is no longer read. */
+static void unregister(struct dp_track_thread *r)
+{
+    if (!r->hot)
+        return;
+    __atomic_store_n(&r->allocs, r->allocs + __atomic_load_n(&r->hot->allocs, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    r->hot->allocs = 0;
+    __atomic_store_n(&r->hot, NULL, __ATOMIC_RELAXED);
+}
+
+/* Calls a thread makes after this (later exit handlers, glibc's own
+ * clean-up) all take the slow path, with a record that is not registered:
+ * its TLS block may be freed before any handler runs again. */
 void dp_track_thread_exit(void)
 {
-    struct thread_rec *r = rec_of(dp_hot.rec);
+    struct dp_track_thread *r = dp_hot.rec;
+    dp_hot.exited = 1;
+    dp_hot.sample_left = 0;
     if (!r)
         return;
     dp_hot.rec = NULL;
-    dp_hot.sample_left = 0; /* later calls take the slow path, which finds no record */
     dp_spin_lock(&free_lock);
+    unregister(r);
     r->next_free = free_recs;
     free_recs = r;
     dp_spin_unlock(&free_lock);
@@ -94,7 +108,7 @@ int dp_track_arena_slot(void *arena)
     }
 }
 
-static int slot_of(struct thread_rec *r, void *arena)
+static int slot_of(struct dp_track_thread *r, void *arena)
 {
     if (DP_LIKELY(arena == r->last_arena))
         return r->last_slot;
@@ -106,13 +120,22 @@ static int slot_of(struct thread_rec *r, void *arena)
     return s;
 }
 
-static inline struct thread_rec *rec(void)
+/* The thread's record. Its TLS block is registered (and the fast path,
+ * which counts there, enabled) only once the thread's exit handler is sure
+ * to run, and never after it ran. */
+static inline struct dp_track_thread *rec(void)
 {
-    struct thread_rec *r = rec_of(dp_hot.rec);
+    struct dp_track_thread *r = dp_hot.rec;
     if (DP_UNLIKELY(!r)) {
         r = acquire_rec();
-        if (r)
-            dp_hot.rec = &r->head;
+        if (!r)
+            return NULL;
+        dp_hot.rec = r;
+    }
+    if (DP_UNLIKELY(!r->hot) && !dp_hot.exited && dp_thread_seen() == 0) {
+        dp_spin_lock(&free_lock);
+        __atomic_store_n(&r->hot, &dp_hot, __ATOMIC_RELAXED);
+        dp_spin_unlock(&free_lock);
     }
     return r;
 }
@@ -132,41 +155,42 @@ static void count(struct dp_slot_totals *s, size_t usable, int sign)
 static void track(void *p, size_t usable, int slot)
 {
     if (dp_sites_alloc_slow(p, usable, slot))
-        dp_filter_mark((uintptr_t)p - sizeof(size_t), 1);
+        dp_filter_mark((uintptr_t)p, 1);
 }
 
 static void untrack(void *p)
 {
-    uintptr_t key = (uintptr_t)p - sizeof(size_t);
-    if (dp_filter_counts && dp_filter_maybe(key) && dp_sites_free(p))
-        dp_filter_mark(key, -1);
+    if (dp_filter_counts && dp_filter_maybe((uintptr_t)p) && dp_sites_free(p))
+        dp_filter_mark((uintptr_t)p, -1);
 }
 
-static __attribute__((noinline)) void account_mmapped(struct thread_rec *r, void *p, int sign)
+static __attribute__((noinline)) void account_mmapped(struct dp_track_thread *r, void *p, int sign)
 {
     struct dp_chunk c;
     dp_chunk_decode(p, &c);
     count(&r->mmap, c.usable, sign);
-    if (sign > 0)
+    if (sign > 0) {
+        BUMP(r->allocs, 1); /* frees are derived from live chunks, these included */
         track(p, c.usable, DP_SLOT_MMAP); /* always: the snapshot needs their list */
-    else
+    } else {
         untrack(p);
+    }
 }
 
-static __attribute__((noinline)) void account_foreign(struct thread_rec *r, void *p, int sign)
+static __attribute__((noinline)) void account_foreign(struct dp_track_thread *r, void *p, int sign)
 {
     size_t usable = usable_fn(p);
     count(&r->foreign, usable, sign);
     if (sign < 0) {
         untrack(p);
     } else {
-        BUMP(r->head.allocs, 1);
+        BUMP(r->allocs, 1);
         if (dp_sites_due(usable, 0))
             track(p, usable, DP_SLOT_FOREIGN);
     }
 }
 
-static __attribute__((noinline)) void sampled(struct thread_rec *r, void *p, size_t word)
+static __attribute__((noinline)) void sampled(struct dp_track_thread *r, void *p, size_t word)
 {
     struct dp_chunk c;
     dp_chunk_decode(p, &c);
@@ -175,7 +199,7 @@ static __attribute__((noinline)) void sampled(struct thread_rec *r, void *p, siz
 
 /* The whole accounting of one call, for the slow path: the fast path in
  * track.h is the common case of this, done inline. */
-static inline __attribute__((always_inline)) void account(struct thread_rec *r, void *p, int sign, int taken)
+static inline __attribute__((always_inline)) void account(struct dp_track_thread *r, void *p, int sign, int taken)
 {
     if (DP_UNLIKELY(!dp_track_glibc)) {
         account_foreign(r, p, sign);
@@ -191,14 +215,17 @@ static inline __attribute__((always_inline)) void account(struct thread_rec *r, 
         untrack(p);
         return;
     }
-    BUMP(r->head.allocs, 1);
+    BUMP(r->allocs, 1);
     size_t csize = word & ~(size_t)DP_SIZE_BITS;
     /* Carved from the top: the chunk now ends where the top begins. Such
      * chunks are what pins a brk heap, so they are logged. */
     if (!(word & DP_NON_MAIN_ARENA) && dp_track_main_top &&
         key - sizeof(size_t) + csize == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED))
         dp_sites_carve(p, csize - sizeof(size_t));
-    if (DP_UNLIKELY(dp_sites_due(csize - sizeof(size_t), taken)))
+    /* Without a registered TLS block the countdown must stay at 0 (the
+     * fast path would count where no reader looks): such calls, few and at
+     * a thread's edges, are sampled only in all mode. */
+    if (DP_UNLIKELY(r->hot ? dp_sites_due(csize - sizeof(size_t), taken) : dp_sites_mode == DP_STACKS_ALL))
         sampled(r, p, word);
 }
 
@@ -207,7 +234,7 @@ void dp_track_alloc_slow(void *p, int taken)
     if (dp_in_hook || !dp_tracking)
         return;
     dp_in_hook++;
-    struct thread_rec *r = rec();
+    struct dp_track_thread *r = rec();
     if (DP_LIKELY(r))
         account(r, p, 1, taken);
     dp_in_hook--;
@@ -218,7 +245,7 @@ void dp_track_free_slow(void *p)
     if (dp_in_hook || !dp_tracking)
         return;
     dp_in_hook++;
-    struct thread_rec *r = rec();
+    struct dp_track_thread *r = rec();
     if (DP_LIKELY(r))
         account(r, p, -1, 0);
     dp_in_hook--;
@@ -233,11 +260,14 @@ static void add_totals(struct dp_slot_totals *to, const struct dp_slot_totals *f
 void dp_track_sum(struct dp_totals *t)
 {
     *t = (struct dp_totals){0};
-    for (struct thread_rec *r = __atomic_load_n(&all_recs, __ATOMIC_ACQUIRE); r; r = r->next_all) {
+    dp_spin_lock(&free_lock);
+    for (struct dp_track_thread *r = __atomic_load_n(&all_recs, __ATOMIC_ACQUIRE); r; r = r->next_all) {
         add_totals(&t->mmap, &r->mmap);
         add_totals(&t->foreign, &r->foreign);
-        t->allocs += __atomic_load_n(&r->head.allocs, __ATOMIC_RELAXED);
+        struct dp_thread_hot *hot = __atomic_load_n(&r->hot, __ATOMIC_RELAXED);
+        t->allocs += __atomic_load_n(&r->allocs, __ATOMIC_RELAXED) + (hot ? __atomic_load_n(&hot->allocs, __ATOMIC_RELAXED) : 0);
     }
+    dp_spin_unlock(&free_lock);
     /* Derived rather than counted on the hot path: a chunk is its usable
      * size plus its header (16 bytes when mmapped, none known for another
      * allocator). */
@@ -251,7 +281,12 @@ void dp_track_fork_prepare(void)
     dp_spin_lock(&free_lock);
 }
 
-void dp_track_fork_release(void)
+void dp_track_fork_release(int child)
 {
+    /* The child's other threads are gone; their TLS blocks will be reused. */
+    if (child)
+        for (struct dp_track_thread *r = all_recs; r; r = r->next_all)
+            if (r->hot != &dp_hot)
+                unregister(r);
     dp_spin_unlock(&free_lock);
 }

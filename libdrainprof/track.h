@@ -7,10 +7,10 @@
  * countdown. glibc's mmapped chunks (each already a system call) and every
  * block of another allocator are counted here.
  *
- * Counters are per thread (each thread adds to its own record, readers sum
- * all records), so the hot path takes no lock. A record outlives its thread
- * and is handed to the next new thread: counts are deltas, the sum stays
- * right whichever thread adds to it. */
+ * Counters are per thread (each thread adds to its own TLS block and
+ * record, readers sum all records), so the hot path takes no lock. A record
+ * outlives its thread and is handed to the next new thread: counts are
+ * deltas, the sum stays right whichever thread adds to it. */
 #ifndef DP_TRACK_H
 #define DP_TRACK_H
 #include <stddef.h>
@@ -43,10 +43,6 @@ struct dp_totals {
  * the main arena); 0: only usable_size() is used. */
 void dp_track_init(int glibc, size_t (*usable_size)(void *));
 
-/* The head of a thread's record: what the inline fast path touches. */
-struct dp_track_thread {
-    uint64_t allocs;
-};
 extern int dp_track_glibc;
 extern uintptr_t *dp_track_main_top; /* &main_arena.top (read racily) */
 
@@ -74,11 +70,12 @@ static inline void dp_track_alloc(void *p)
     int64_t left = dp_hot.sample_left -= (int64_t)(csize - sizeof(size_t));
     uintptr_t chunk = (uintptr_t)p - 2 * sizeof(size_t);
     int carve = !(word & DP_NON_MAIN_ARENA) && chunk + csize == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
-    /* The countdown is positive only while the thread has its record: the
-     * slow path sets both, thread exit clears both. */
+    /* The countdown is positive only while the thread's TLS block is
+     * registered with its record (readers sum it through the record): the
+     * slow path registers it, thread exit unregisters it and clears the
+     * countdown. */
     if (DP_LIKELY(left > 0 && !carve)) {
-        struct dp_track_thread *t = dp_hot.rec;
-        __atomic_store_n(&t->allocs, t->allocs + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&dp_hot.allocs, dp_hot.allocs + 1, __ATOMIC_RELAXED);
         return;
     }
     dp_track_alloc_slow(p, 1);
@@ -88,8 +85,7 @@ static inline void dp_track_alloc(void *p)
  * caller runs dp_track_free_slow. */
 static inline int dp_track_free_quick(void *p)
 {
-    uintptr_t key = (uintptr_t)p - sizeof(size_t);
-    return !(*(const size_t *)key & DP_IS_MMAPPED) && !dp_filter_maybe(key);
+    return !(((const size_t *)p)[-1] & DP_IS_MMAPPED) && !dp_filter_maybe((uintptr_t)p);
 }
 /* Called from a pthread key destructor when a thread ends. */
 void dp_track_thread_exit(void);
@@ -98,5 +94,6 @@ void dp_track_sum(struct dp_totals *t);
  * the table is full). */
 int dp_track_arena_slot(void *arena);
 void dp_track_fork_prepare(void);
-void dp_track_fork_release(void);
+/* child: in a fork child, whose other threads (and their TLS) are gone. */
+void dp_track_fork_release(int child);
 #endif
