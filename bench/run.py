@@ -2,8 +2,9 @@
 """`make bench`: overhead of libdrainprof against no tool, the empty
 interposer and heaptrack, plus the cost of a snapshot of a 1 GiB heap.
 
-Every workload runs under every configuration, round-robin, BENCH_RUNS times
-(default 5); the figure per configuration is the median. Each run is measured
+Every workload runs under every configuration, round-robin (each round
+starting one configuration later), BENCH_RUNS times (default 5); the figure
+per configuration is the median. Each run is measured
 by bench/measure (fork/exec + wait4). A configuration whose runs fail is
 reported as FAILED; a missed target is reported, never an error exit.
 
@@ -191,8 +192,11 @@ def bench_workloads(runner, names, configs, runs, tsv):
             log("warning: %s fails without any tool: %s" % (n, runner.keep_log(n + "-plain", r)))
     for i in range(runs):
         log("round %d/%d" % (i + 1, runs))
+        # Each round starts with another configuration, so no configuration
+        # always runs first or right after the heaviest one.
+        order = live[i % len(live):] + live[:i % len(live)]
         for n, argv in wl:
-            for c in live:
+            for c in order:
                 r = runner.run(c, argv)
                 raw[n][c].append(r)
                 tsv.write("\t".join(str(x) for x in (
