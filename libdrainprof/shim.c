@@ -107,6 +107,8 @@ int dp_shim_ready(void)
  * child waits to start its sampler); 1 forward, tracking (if at all)
  * through the slow path; 2 glibc's arenas, the inline fast path. */
 static int hot;
+/* dp_filter_counts while hot is 2, else NULL: free's one test of both. */
+static const uint16_t *fast_filter;
 
 void dp_shim_rearm(void)
 {
@@ -117,6 +119,7 @@ void dp_shim_rearm(void)
         else if (!__atomic_load_n(&dp_child_pending, __ATOMIC_ACQUIRE))
             h = dp_track_glibc && dp_filter_counts ? 2 : 1;
     }
+    __atomic_store_n(&fast_filter, h == 2 ? dp_filter_counts : NULL, __ATOMIC_RELEASE);
     __atomic_store_n(&hot, h, __ATOMIC_RELEASE);
 }
 
@@ -178,7 +181,8 @@ static __attribute__((noinline)) void free_cold(void *p)
 
 DP_EXPORT void free(void *p)
 {
-    if (DP_LIKELY(HOT() == 2) && DP_LIKELY(p) && DP_LIKELY(dp_track_free_quick(p))) {
+    const uint16_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
+    if (DP_LIKELY(f && p) && DP_LIKELY(dp_track_free_quick(p, f))) {
         dp_real.free(p);
         return;
     }
@@ -215,7 +219,8 @@ static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
         return realloc_from_pool(old, n);
     if (DP_UNLIKELY(!WARM()))
         return old ? NULL : pool_alloc(n, 16);
-    if (old && !(HOT() == 2 && dp_track_free_quick(old)))
+    const uint16_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
+    if (old && !(f && dp_track_free_quick(old, f)))
         dp_track_free_slow(old);
     void *p = dp_real.realloc(old, n);
     if (!p && old && n)
@@ -228,7 +233,8 @@ static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
  * read as mmapped and take the cold path. */
 DP_EXPORT void *realloc(void *old, size_t n)
 {
-    if (DP_UNLIKELY(HOT() != 2) || DP_UNLIKELY(!old) || DP_UNLIKELY(!dp_track_free_quick(old)))
+    const uint16_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
+    if (DP_UNLIKELY(!f || !old) || DP_UNLIKELY(!dp_track_free_quick(old, f)))
         return realloc_cold(old, n);
     void *p = dp_real.realloc(old, n);
     if (DP_LIKELY(p))

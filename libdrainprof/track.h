@@ -81,11 +81,13 @@ static inline void dp_track_alloc(void *p)
     dp_track_alloc_slow(p, 1);
 }
 
-/* 1 when the free needs nothing more (not mmapped, not tracked); else the
- * caller runs dp_track_free_slow. */
-static inline int dp_track_free_quick(void *p)
+/* 1 when the free needs nothing more (not mmapped, not tracked by the
+ * filter's counts, dp_filter_counts); else the caller runs
+ * dp_track_free_slow. */
+static inline int dp_track_free_quick(void *p, const uint16_t *filter)
 {
-    return !(((const size_t *)p)[-1] & DP_IS_MMAPPED) && !dp_filter_maybe((uintptr_t)p);
+    return !(((const size_t *)p)[-1] & DP_IS_MMAPPED) &&
+           !__atomic_load_n(&filter[dp_filter_slot((uintptr_t)p)], __ATOMIC_RELAXED);
 }
 /* Called from a pthread key destructor when a thread ends. */
 void dp_track_thread_exit(void);
