@@ -152,7 +152,7 @@ static void count(struct dp_slot_totals *s, size_t usable, int sign)
 
 /* A sampled allocation (or every one, in all mode) enters the tracked table
  * with its stack; the tracked filter lets free() find it. */
-static void track(void *p, size_t usable, int slot)
+static inline __attribute__((always_inline)) void track(void *p, size_t usable, int slot)
 {
     if (dp_sites_alloc_slow(p, usable, slot))
         dp_filter_mark((uintptr_t)p, 1);
@@ -190,7 +190,7 @@ static __attribute__((noinline)) void account_foreign(struct dp_track_thread *r,
     }
 }
 
-static __attribute__((noinline)) void sampled(struct dp_track_thread *r, void *p, size_t word)
+static inline __attribute__((always_inline)) void sampled(struct dp_track_thread *r, void *p, size_t word)
 {
     struct dp_chunk c;
     dp_chunk_decode(p, &c);
