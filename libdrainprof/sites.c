@@ -241,7 +241,7 @@ static int64_t next_gap(void)
     return (int64_t)(-log(u) * sample_mean) + 1;
 }
 
-int dp_sites_alloc_slow(void *p, size_t usable, int slot)
+int dp_sites_alloc_slow(void *p, size_t usable, size_t charge, int slot)
 {
     if (!stack_slots)
         return 0;
@@ -263,7 +263,8 @@ int dp_sites_alloc_slow(void *p, size_t usable, int slot)
     }
     if (!take)
         return 0;
-    struct dp_tracked t = {(uintptr_t)p, usable, mode == DP_STACKS_OFF ? 0 : capture(), slot};
+    uint8_t extra = charge > usable && charge - usable < 256 ? (uint8_t)(charge - usable) : 0;
+    struct dp_tracked t = {(uintptr_t)p, usable, mode == DP_STACKS_OFF ? 0 : capture(), (int16_t)slot, extra};
     insert(&t);
     return 1;
 }
@@ -272,9 +273,9 @@ uint64_t dp_sites_weight(const struct dp_tracked *t)
 {
     if (mode != DP_STACKS_SAMPLE || t->slot == DP_SLOT_MMAP)
         return t->size;
-    /* An allocation of s bytes is picked with probability 1 - exp(-s/mean):
-     * weight it by the inverse. */
-    double prob = -expm1(-(double)t->size / sample_mean);
+    /* An allocation charged c bytes is picked with probability
+     * 1 - exp(-c/mean): weight it by the inverse. */
+    double prob = -expm1(-(double)(t->size + t->extra) / sample_mean);
     return prob > 0 ? (uint64_t)((double)t->size / prob) : 0;
 }
 

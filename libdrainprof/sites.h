@@ -13,22 +13,31 @@
 
 void dp_sites_init(int mode, uint64_t sample_bytes, int depth);
 /* Called for an allocation the countdown made due (every one in all mode,
- * and every mmapped chunk). Returns 1 if the allocation is now tracked (the
- * caller counts it in the tracked filter). */
-int dp_sites_alloc_slow(void *p, size_t usable, int slot);
+ * and every mmapped chunk); charge: what the countdown took for it. Returns
+ * 1 if the allocation is now tracked (the caller counts it in the tracked
+ * filter). */
+int dp_sites_alloc_slow(void *p, size_t usable, size_t charge, int slot);
 
 /* The sampling countdown, dp_hot.sample_left: bytes before the next
- * sample. The fast path subtracts every allocation's bytes and needs no
+ * sample. The fast path subtracts every allocation's charge and needs no
  * mode test: with stacks off the countdown is set beyond reach, in all mode
  * it is kept at 0, so every allocation is due.
  *
- * For the slow path: is an allocation of `usable` bytes due for
+ * An arena chunk is charged its header word as read: its chunk size (usable
+ * bytes + 8) plus glibc's flag bits (0-7), which saves the fast path three
+ * instructions; a sample records the charge, so its weight stays exact.
+ * Any other block is charged its usable size. */
+static inline size_t dp_sites_charge_of_word(size_t word)
+{
+    return word;
+}
+/* For the slow path: is an allocation of `charge` bytes due for
  * dp_sites_alloc_slow? taken: the fast path already subtracted them. */
 extern int dp_sites_mode;
-static inline int dp_sites_due(size_t usable, int taken)
+static inline int dp_sites_due(size_t charge, int taken)
 {
     if (dp_sites_mode == DP_STACKS_SAMPLE)
-        return (taken ? dp_hot.sample_left : (dp_hot.sample_left -= (int64_t)usable)) <= 0;
+        return (taken ? dp_hot.sample_left : (dp_hot.sample_left -= (int64_t)charge)) <= 0;
     dp_hot.sample_left = dp_sites_mode == DP_STACKS_OFF ? INT64_MAX : 0;
     return dp_sites_mode == DP_STACKS_ALL;
 }
@@ -48,11 +57,12 @@ struct dp_tracked {
     uintptr_t ptr;
     uint64_t size; /* usable bytes */
     uint32_t stack;
-    int slot;
+    int16_t slot;
+    uint8_t extra; /* the countdown's charge less size (0-15) */
 };
 /* Bytes a tracked allocation stands for: its size when every allocation of
- * its kind is tracked, else its size over the chance it was sampled.
- * Derived when read, so the sampling path does no floating point. */
+ * its kind is tracked, else its size over the chance its charge was
+ * sampled. Derived when read, so the sampling path does no floating point. */
 uint64_t dp_sites_weight(const struct dp_tracked *t);
 /* Calls fn for every tracked live allocation (stripe by stripe, each stripe
  * locked only while it is walked). */

@@ -152,9 +152,9 @@ static void count(struct dp_slot_totals *s, size_t usable, int sign)
 
 /* A sampled allocation (or every one, in all mode) enters the tracked table
  * with its stack; the tracked filter lets free() find it. */
-static inline __attribute__((always_inline)) void track(void *p, size_t usable, int slot)
+static inline __attribute__((always_inline)) void track(void *p, size_t usable, size_t charge, int slot)
 {
-    if (dp_sites_alloc_slow(p, usable, slot))
+    if (dp_sites_alloc_slow(p, usable, charge, slot))
         dp_filter_mark((uintptr_t)p, 1);
 }
 
@@ -171,7 +171,7 @@ static __attribute__((noinline)) void account_mmapped(struct dp_track_thread *r,
     count(&r->mmap, c.usable, sign);
     if (sign > 0) {
         BUMP(r->allocs, 1); /* frees are derived from live chunks, these included */
-        track(p, c.usable, DP_SLOT_MMAP); /* always: the snapshot needs their list */
+        track(p, c.usable, c.usable, DP_SLOT_MMAP); /* always: the snapshot needs their list */
     } else {
         untrack(p);
     }
@@ -186,7 +186,7 @@ static __attribute__((noinline)) void account_foreign(struct dp_track_thread *r,
     } else {
         BUMP(r->allocs, 1);
         if (dp_sites_due(usable, 0))
-            track(p, usable, DP_SLOT_FOREIGN);
+            track(p, usable, usable, DP_SLOT_FOREIGN);
     }
 }
 
@@ -194,7 +194,7 @@ static inline __attribute__((always_inline)) void sampled(struct dp_track_thread
 {
     struct dp_chunk c;
     dp_chunk_decode(p, &c);
-    track(p, c.usable, word & DP_NON_MAIN_ARENA ? slot_of(r, c.arena) : 0);
+    track(p, c.usable, dp_sites_charge_of_word(word), word & DP_NON_MAIN_ARENA ? slot_of(r, c.arena) : 0);
 }
 
 /* The whole accounting of one call, for the slow path: the fast path in
@@ -225,7 +225,7 @@ static inline __attribute__((always_inline)) void account(struct dp_track_thread
     /* Without a registered TLS block the countdown must stay at 0 (the
      * fast path would count where no reader looks): such calls, few and at
      * a thread's edges, are sampled only in all mode. */
-    if (DP_UNLIKELY(r->hot ? dp_sites_due(csize - sizeof(size_t), taken) : dp_sites_mode == DP_STACKS_ALL))
+    if (DP_UNLIKELY(r->hot ? dp_sites_due(dp_sites_charge_of_word(word), taken) : dp_sites_mode == DP_STACKS_ALL))
         sampled(r, p, word);
 }
 

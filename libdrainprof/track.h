@@ -62,14 +62,14 @@ void dp_track_free_slow(void *p);
  * tracked. */
 static inline void dp_track_alloc(void *p)
 {
-    size_t word = ((const size_t *)p)[-1], csize = word & ~(size_t)DP_SIZE_BITS;
+    size_t word = ((const size_t *)p)[-1];
     if (DP_UNLIKELY(word & DP_IS_MMAPPED)) {
         dp_track_alloc_slow(p, 0);
         return;
     }
-    int64_t left = dp_hot.sample_left -= (int64_t)(csize - sizeof(size_t));
-    uintptr_t chunk = (uintptr_t)p - 2 * sizeof(size_t);
-    int carve = !(word & DP_NON_MAIN_ARENA) && chunk + csize == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
+    int64_t left = dp_hot.sample_left -= (int64_t)dp_sites_charge_of_word(word);
+    uintptr_t end = (uintptr_t)p - 2 * sizeof(size_t) + (word & ~(size_t)DP_SIZE_BITS);
+    int carve = !(word & DP_NON_MAIN_ARENA) && end == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
     /* The countdown is positive only while the thread's TLS block is
      * registered with its record (readers sum it through the record): the
      * slow path registers it, thread exit unregisters it and clears the
