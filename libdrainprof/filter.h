@@ -1,7 +1,8 @@
-/* Which chunks may be tracked (sampled, with a stack), so a free() searches
- * the tracked table only when the filter says the chunk may be there: per
- * 1 KiB of address space, the count of tracked allocations that start
- * there, in one flat array indexed modulo DP_FILTER_SLOTS. Neighbouring
+/* Which chunks may be tracked (sampled, with a stack, or in the carve log),
+ * so a free() searches the tracked table and the carve log only when the
+ * filter says the chunk may be there: per 1 KiB of address space, the
+ * count of such allocations that start there, in one flat array indexed
+ * modulo DP_FILTER_SLOTS. Neighbouring
  * chunks share a count, and so do addresses DP_FILTER_SLOTS KiB apart: a
  * chunk may read as tracked when it is not, which costs a table lookup,
  * never a wrong answer. Granules in address order keep a free's read near

@@ -1,5 +1,6 @@
 #include "sites.h"
 #include "dp.h"
+#include "filter.h"
 #include "mem.h"
 #include "options.h"
 #include "track.h"
@@ -281,31 +282,70 @@ uint64_t dp_sites_weight(const struct dp_tracked *t)
 
 /* ---- the carve log: chunks carved from the main arena's top ----
  * The highest live chunk of a brk heap (its pinner) was carved from the top
- * when it was allocated. Every such carve is logged here, direct-mapped by
- * address and never removed: a snapshot validates an entry against the
- * chunk header still in memory. No lock and nothing to do on free. */
+ * when it was allocated. Every such carve is logged here with its stack,
+ * direct-mapped by address. An entry lives until its chunk is freed (a
+ * carve counts in the tracked filter, so that free reaches
+ * dp_sites_uncarve) or another carve takes its slot: a chunk freed into a
+ * tcache and handed out again from there was not carved the second time,
+ * and a stale entry would name its first owner. A snapshot also checks an
+ * entry against the heap. With stacks off nothing is logged: an entry would
+ * tell nothing the walk does not. */
 #define CARVE_SLOTS (1u << 14)
 struct carve {
     uint64_t seq; /* odd while being written */
-    uintptr_t ptr;
+    uintptr_t ptr; /* 0: empty */
     uint64_t size;
     uint32_t stack;
 };
 static struct carve *carves;
 
+static struct carve *carve_slot(uintptr_t p)
+{
+    return &carves[(p >> 4) & (CARVE_SLOTS - 1)];
+}
+
+/* Takes c for writing (seq odd); 0 if another thread writes it. */
+static int carve_take(struct carve *c, uint64_t *seq)
+{
+    *seq = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
+    return !(*seq & 1) && __atomic_compare_exchange_n(&c->seq, seq, *seq + 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 void dp_sites_carve(void *p, size_t usable)
 {
-    if (!carves)
+    if (!carves || mode == DP_STACKS_OFF)
         return;
-    struct carve *c = &carves[((uintptr_t)p >> 4) & (CARVE_SLOTS - 1)];
-    uint32_t stack = mode == DP_STACKS_OFF ? 0 : capture();
-    uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_RELAXED);
-    if ((seq & 1) || !__atomic_compare_exchange_n(&c->seq, &seq, seq + 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    struct carve *c = carve_slot((uintptr_t)p);
+    uint32_t stack = capture();
+    uint64_t seq;
+    if (!carve_take(c, &seq))
         return; /* another thread writes this slot: losing one entry is fine */
-    c->ptr = (uintptr_t)p;
+    uintptr_t old = c->ptr;
+    __atomic_store_n(&c->ptr, (uintptr_t)p, __ATOMIC_RELAXED);
     c->size = usable;
     c->stack = stack;
     __atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
+    dp_filter_mark((uintptr_t)p, 1);
+    if (old)
+        dp_filter_mark(old, -1);
+}
+
+void dp_sites_uncarve(void *p)
+{
+    if (!carves)
+        return;
+    struct carve *c = carve_slot((uintptr_t)p);
+    uint64_t seq;
+    /* A slot being written is being taken by another carve, which unmarks
+     * the entry it replaces. */
+    if (__atomic_load_n(&c->ptr, __ATOMIC_RELAXED) != (uintptr_t)p || !carve_take(c, &seq))
+        return;
+    int mine = c->ptr == (uintptr_t)p;
+    if (mine)
+        __atomic_store_n(&c->ptr, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);
+    if (mine)
+        dp_filter_mark((uintptr_t)p, -1);
 }
 
 int dp_sites_carves(int (*fn)(uintptr_t ptr, uint64_t size, uint32_t stack, void *ctx), void *ctx)
@@ -316,7 +356,9 @@ int dp_sites_carves(int (*fn)(uintptr_t ptr, uint64_t size, uint32_t stack, void
         uint64_t seq = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
         if (!seq || (seq & 1))
             continue;
-        uintptr_t ptr = c->ptr;
+        uintptr_t ptr = __atomic_load_n(&c->ptr, __ATOMIC_RELAXED);
+        if (!ptr)
+            continue;
         uint64_t size = c->size;
         uint32_t stack = c->stack;
         if (__atomic_load_n(&c->seq, __ATOMIC_ACQUIRE) != seq)

@@ -41,13 +41,16 @@ static inline int dp_sites_due(size_t charge, int taken)
     dp_hot.sample_left = dp_sites_mode == DP_STACKS_OFF ? INT64_MAX : 0;
     return dp_sites_mode == DP_STACKS_ALL;
 }
-/* Logs a chunk just carved from the main arena's top (with its stack unless
- * stacks are off). */
+/* Logs a chunk just carved from the main arena's top, with its stack (not
+ * with stacks off), and counts it in the tracked filter. */
 void dp_sites_carve(void *p, size_t usable);
+/* Called before a free that the tracked filter sent to the slow path: drops
+ * the chunk's carve entry, if it has one. */
+void dp_sites_uncarve(void *p);
 /* Calls fn for each logged carve; sums what fn returns. Entries may be stale:
  * the caller checks them against the heap. */
 int dp_sites_carves(int (*fn)(uintptr_t ptr, uint64_t size, uint32_t stack, void *ctx), void *ctx);
-/* Called before a free of an allocation whose page says it may be tracked;
+/* Called before a free of an allocation the tracked filter says may be tracked;
  * returns 1 if it was. */
 int dp_sites_free(void *p);
 /* Stack id of the caller's call site (0 when stacks are off). */

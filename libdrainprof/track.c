@@ -160,8 +160,11 @@ static inline __attribute__((always_inline)) void track(void *p, size_t usable, 
 
 static void untrack(void *p)
 {
-    if (dp_filter_counts && dp_filter_maybe((uintptr_t)p) && dp_sites_free(p))
+    if (!dp_filter_counts || !dp_filter_maybe((uintptr_t)p))
+        return;
+    if (dp_sites_free(p))
         dp_filter_mark((uintptr_t)p, -1);
+    dp_sites_uncarve(p);
 }
 
 static __attribute__((noinline)) void account_mmapped(struct dp_track_thread *r, void *p, int sign)
