@@ -350,11 +350,13 @@ def print_targets(res, big, mib):
         d = s["wall"] / e["wall"] - 1 if s and e and s["wall"] and e["wall"] else None
         log("%s  sample within 3%% of the empty interposer on %s: %s" % (
             verdict(None if d is None else d <= 0.03), n, pct(d)))
+    # The targets are set on the churn workloads; the other workloads'
+    # ratio is printed for reading, not judged.
     for n in res:
         oa, oh = overhead(res, n, "all"), overhead(res, n, "heaptrack")
         ok = None if oa is None or oh is None else oa <= oh / 4
         log("%s  all-mode overhead <= 1/4 of heaptrack's on %s: %s vs %s" % (
-            verdict(ok), n, pct(oa), pct(oh)))
+            verdict(ok) if n in churn else "info ", n, pct(oa), pct(oh)))
     for n in churn:
         for c in ("sample", "all"):
             if c not in res[n]:
