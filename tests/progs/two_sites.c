@@ -16,6 +16,8 @@
 
 static void *small[SMALL_BLOCKS], *large[LARGE_BLOCKS];
 
+/* Two functions rather than one helper: each must be its own call site of
+ * malloc, the frame the report names. */
 static __attribute__((noinline)) size_t small_objects(void)
 {
     size_t bytes = 0;
