@@ -36,7 +36,9 @@ void dp_track_init(int glibc, size_t (*usable_size)(void *))
     dp_track_main_top = dp_glibc_main_top();
 }
 
-static struct dp_track_thread *acquire_rec(void)
+/* new_thread: 0 for a record a thread takes after its exit handler ran
+ * (it was counted once already). */
+static struct dp_track_thread *acquire_rec(int new_thread)
 {
     dp_spin_lock(&free_lock);
     struct dp_track_thread *r = free_recs;
@@ -53,7 +55,8 @@ static struct dp_track_thread *acquire_rec(void)
         while (!__atomic_compare_exchange_n(&all_recs, &head, r, 1, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE));
     }
     r->last_arena = NULL;
-    __atomic_fetch_add(&nthreads, 1, __ATOMIC_RELAXED);
+    if (new_thread)
+        __atomic_fetch_add(&nthreads, 1, __ATOMIC_RELAXED);
     return r;
 }
 
@@ -127,10 +130,14 @@ static inline struct dp_track_thread *rec(void)
 {
     struct dp_track_thread *r = dp_hot.rec;
     if (DP_UNLIKELY(!r)) {
-        r = acquire_rec();
+        r = acquire_rec(!dp_hot.exited);
         if (!r)
             return NULL;
         dp_hot.rec = r;
+        /* Past the exit handler: setting the key again has glibc run it
+         * once more, which hands this record back. */
+        if (dp_hot.exited)
+            dp_thread_seen();
     }
     if (DP_UNLIKELY(!r->hot) && !dp_hot.exited && dp_thread_seen() == 0) {
         dp_spin_lock(&free_lock);

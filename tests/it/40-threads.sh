@@ -1,7 +1,9 @@
 #!/bin/sh
 # Many threads on every allocation entry point at once, blocks freed and
 # realloc'd by other threads than their allocator, then 3000 short-lived
-# threads, with the sampler running throughout: the program runs as without
+# threads that allocate once more from a key destructor run after the
+# library's exit handler (each still one thread seen), with the sampler
+# running throughout: the program runs as without
 # the library, and live bytes follow the program's own figures: the blocks it
 # holds at "held", and back to the "start" level at exit once it freed all.
 set -e

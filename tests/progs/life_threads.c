@@ -1,7 +1,8 @@
 /* Threads hammering every allocation entry point at once, blocks handed
  * between threads through a shared table (so most are freed or realloc'd by
  * a thread that did not allocate them), then thousands of short-lived
- * threads doing the same. The program counts what it does itself and prints
+ * threads doing the same, and once more from a key destructor that runs
+ * after the library's. The program counts what it does itself and prints
  * it as one JSON line; everything is freed before main returns.
  * Usage: life_threads [workers [churn_threads [no-pvalloc]]]
  * (no-pvalloc: for allocators that lack pvalloc, such as jemalloc, whose
@@ -119,11 +120,22 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Created after the library's own key, so its destructor runs after the
+ * library's exit handler: the allocations made there come after it. */
+static pthread_key_t late_key;
+
+static void late_destructor(void *arg)
+{
+    uint64_t s = 0x51afd7ed558ccdull * ((uintptr_t)arg + 3);
+    step(&s);
+}
+
 static void *short_lived(void *arg)
 {
     uint64_t s = 0x2545f4914f6cdd1dull * ((uintptr_t)arg + 7);
     for (int k = 0; k < CHURN_OPS; k++)
         step(&s);
+    pthread_setspecific(late_key, (void *)((uintptr_t)arg + 1));
     return NULL;
 }
 
@@ -139,6 +151,8 @@ static uint64_t held_usable(void)
 int main(int argc, char **argv)
 {
     DRAINPROF_SNAPSHOT("start");
+    if (pthread_key_create(&late_key, late_destructor))
+        return 4;
     int workers = argc > 1 ? atoi(argv[1]) : 8;
     int churn = argc > 2 ? atoi(argv[2]) : 3000;
     use_pvalloc = !(argc > 3 && !strcmp(argv[3], "no-pvalloc"));
