@@ -2,12 +2,12 @@
  * so a free() searches the tracked table and the carve log only when the
  * filter says the chunk may be there: per 1 KiB of address space, the
  * count of such allocations that start there, in one flat array indexed
- * modulo DP_FILTER_SLOTS. Neighbouring
- * chunks share a count, and so do addresses DP_FILTER_SLOTS KiB apart: a
- * chunk may read as tracked when it is not, which costs a table lookup,
- * never a wrong answer. Granules in address order keep a free's read near
- * the heap memory it frees (a hashed index cost a cache miss per free).
- * Counts change rarely and use atomic adds. */
+ * modulo DP_FILTER_SLOTS. Neighbouring chunks share a count, and so do
+ * addresses DP_FILTER_SLOTS KiB apart: a chunk may read as tracked when it
+ * is not, which costs a table lookup, never a wrong answer. Granules in
+ * address order keep a free's read near the heap memory it frees (a hashed
+ * index cost a cache miss per free). Counts change rarely and use atomic
+ * adds. */
 #ifndef DP_FILTER_H
 #define DP_FILTER_H
 #include <stddef.h>

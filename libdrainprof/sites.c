@@ -340,7 +340,7 @@ void dp_sites_uncarve(void *p)
      * the entry it replaces. */
     if (__atomic_load_n(&c->ptr, __ATOMIC_RELAXED) != (uintptr_t)p || !carve_take(c, &seq))
         return;
-    int mine = c->ptr == (uintptr_t)p;
+    int mine = __atomic_load_n(&c->ptr, __ATOMIC_RELAXED) == (uintptr_t)p;
     if (mine)
         __atomic_store_n(&c->ptr, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&c->seq, seq + 2, __ATOMIC_RELEASE);

@@ -140,6 +140,7 @@ static inline struct dp_track_thread *rec(void)
             dp_thread_seen();
     }
     if (DP_UNLIKELY(!r->hot) && !dp_hot.exited && dp_thread_seen() == 0) {
+        dp_hot.sample_left = 0; /* the countdown starts here, not in debt for the calls before */
         dp_spin_lock(&free_lock);
         __atomic_store_n(&r->hot, &dp_hot, __ATOMIC_RELAXED);
         dp_spin_unlock(&free_lock);
