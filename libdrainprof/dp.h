@@ -35,6 +35,7 @@ struct dp_thread_hot {
     struct dp_track_thread *rec; /* the thread's record (track.c); NULL until its first call */
     int64_t sample_left;         /* bytes before the next sample (sites.c) */
     uint64_t allocs;             /* fast-path calls; read through the record (track.c) */
+    size_t tail_max;             /* malloc requests below this are forwarded as a tail call (track.h) */
     int exited;                  /* the thread's exit handler ran */
 };
 extern __thread struct dp_thread_hot dp_hot;

@@ -7,6 +7,7 @@
 #include <link.h>
 #include <linux/futex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -77,6 +78,28 @@ int dp_glibc_detect(void *next_malloc, char *name, size_t cap)
     if (!name[0])
         snprintf(name, cap, "main-executable");
     return 0;
+}
+
+/* As glibc reads a size tunable (decimal, 0x hex, leading-0 octal); a
+ * value it would reject may still lower the floor, which only costs speed. */
+static void lower_to(size_t *floor, const char *v)
+{
+    char *end;
+    unsigned long long x = strtoull(v, &end, 0);
+    if (end != v && x < *floor)
+        *floor = (size_t)x;
+}
+
+size_t dp_glibc_mmap_threshold_floor(void)
+{
+    static const char key[] = "glibc.malloc.mmap_threshold=";
+    size_t floor = DP_MMAP_THRESHOLD_DEFAULT;
+    const char *v = getenv("MALLOC_MMAP_THRESHOLD_");
+    if (v)
+        lower_to(&floor, v);
+    for (const char *t = getenv("GLIBC_TUNABLES"); t && (t = strstr(t, key)); t += sizeof key - 1)
+        lower_to(&floor, t + sizeof key - 1);
+    return floor;
 }
 
 static int version_ok(void)

@@ -45,6 +45,10 @@ static inline void dp_chunk_decode(const void *p, struct dp_chunk *c)
 #define DP_STATE_SIZE 2200
 #define DP_MINSIZE 32
 #define DP_TCACHE_MAX_CHUNK 1040 /* 64 tcache bins of 16-byte steps from 32 */
+/* Larger requests never come from a tcache (2.26-2.40 cap it there), so
+ * their chunk is from the calling thread's own arena. */
+#define DP_TCACHE_MAX_REQUEST (DP_TCACHE_MAX_CHUNK - 8)
+#define DP_MMAP_THRESHOLD_DEFAULT ((size_t)128 << 10) /* glibc's M_MMAP_THRESHOLD to start with */
 
 /* heap_info, the header of every non-main arena heap. */
 struct dp_heap_info {
@@ -94,6 +98,12 @@ uintptr_t dp_glibc_tcache_key(void);
  * mangled (safe-linking, 2.32+). Valid after dp_glibc_probe. */
 size_t dp_glibc_heap_info_size(void);
 int dp_glibc_safe_linking(void);
+
+/* The lowest mmap threshold glibc starts with: its default (128 KiB; it
+ * only rises on its own), or lower where MALLOC_MMAP_THRESHOLD_ or
+ * GLIBC_TUNABLES' glibc.malloc.mmap_threshold set it so. mallopt can lower
+ * it later; the shim sees those calls. */
+size_t dp_glibc_mmap_threshold_floor(void);
 
 /* The main arena's malloc_state address, or NULL when the probe failed. */
 void *dp_glibc_main_arena(void);

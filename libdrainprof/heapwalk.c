@@ -141,7 +141,7 @@ static void held(const struct range *r, uintptr_t c, size_t size, struct dp_walk
 {
     w->live_bytes += size - HDR;
     w->live_chunks++;
-    if (size >= DP_LARGE_CHUNK) {
+    if (size >= DP_MMAP_THRESHOLD_DEFAULT) {
         w->large_count++;
         w->large_bytes += size;
     }

@@ -21,7 +21,7 @@
 
 struct dp_walk {
     uint64_t live_bytes, live_chunks;  /* usable bytes and count of held chunks */
-    uint64_t large_count, large_bytes; /* held chunks of DP_LARGE_CHUNK or more (chunk bytes) */
+    uint64_t large_count, large_bytes; /* held chunks of DP_MMAP_THRESHOLD_DEFAULT or more (chunk bytes) */
     uintptr_t top_held;                /* user pointer of the highest held chunk, 0 if none */
     uint64_t top_held_size;            /* its usable size */
     uint64_t hold_ns;                  /* the longest single hold of the arena lock */

@@ -11,6 +11,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -77,6 +78,7 @@ int dp_shim_ready(void)
     RESOLVE(valloc);
     RESOLVE(pvalloc);
     RESOLVE(malloc_usable_size);
+    RESOLVE(mallopt);
     RESOLVE(mmap);
     RESOLVE(mmap64);
     RESOLVE(munmap);
@@ -148,7 +150,7 @@ static inline void *tracked(void *p)
         if (DP_LIKELY(HOT() == 2))
             dp_track_alloc(p);
         else
-            dp_track_alloc_slow(p, 0);
+            dp_track_alloc_slow(p, 0, 0);
     }
     return p;
 }
@@ -160,14 +162,23 @@ static __attribute__((noinline)) void *malloc_cold(size_t n)
     return tracked(dp_real.malloc(n));
 }
 
-DP_EXPORT void *malloc(size_t n)
+/* Everything the tail path (track.h) leaves: the first calls, due calls,
+ * large requests, and threads of the main arena. */
+static __attribute__((noinline)) void *malloc_full(size_t n)
 {
     if (DP_UNLIKELY(HOT() != 2))
         return malloc_cold(n);
     void *p = dp_real.malloc(n);
     if (DP_LIKELY(p))
-        dp_track_alloc(p);
+        dp_track_malloc(p, n);
     return p;
+}
+
+DP_EXPORT void *malloc(size_t n)
+{
+    if (DP_LIKELY(dp_track_malloc_tail(n)))
+        return dp_real.malloc(n);
+    return malloc_full(n);
 }
 
 static __attribute__((noinline)) void free_cold(void *p)
@@ -304,6 +315,17 @@ DP_EXPORT size_t malloc_usable_size(void *p)
     if (DP_UNLIKELY(!ready()))
         return 0;
     return dp_real.malloc_usable_size(p);
+}
+
+/* A lower mmap threshold makes requests the tail path forwards mmapped
+ * chunks: its bound comes down first. */
+DP_EXPORT int mallopt(int param, int value)
+{
+    if (DP_UNLIKELY(!ready() || !dp_real.mallopt))
+        return 0;
+    if (param == M_MMAP_THRESHOLD && dp_tracking)
+        dp_track_lower_tail_bound(value < 0 ? 0 : (size_t)value);
+    return dp_real.mallopt(param, value);
 }
 
 /* The mapping family: glibc's malloc never comes through here (its calls are

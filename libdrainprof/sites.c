@@ -175,17 +175,18 @@ static int grow(struct stripe *s)
     return 0;
 }
 
-static void insert(const struct dp_tracked *t)
+static int insert(const struct dp_tracked *t)
 {
     struct stripe *s = stripe_of(t->ptr);
     dp_spin_lock(&s->lock);
     if ((s->live + 1) * 2 > s->cap && grow(s) != 0) {
         dp_spin_unlock(&s->lock);
-        return;
+        return 0;
     }
     put(s->e, s->cap, t);
     s->live++;
     dp_spin_unlock(&s->lock);
+    return 1;
 }
 
 /* Linear-probing deletion: later entries of the same run move back into
@@ -264,10 +265,11 @@ int dp_sites_alloc_slow(void *p, size_t usable, size_t charge, int slot)
     }
     if (!take)
         return 0;
-    uint8_t extra = charge > usable && charge - usable < 256 ? (uint8_t)(charge - usable) : 0;
-    struct dp_tracked t = {(uintptr_t)p, usable, mode == DP_STACKS_OFF ? 0 : capture(), (int16_t)slot, extra};
-    insert(&t);
-    return 1;
+    int64_t delta = (int64_t)charge - (int64_t)usable;
+    if (!DP_CHECK(delta >= INT8_MIN && delta <= INT8_MAX))
+        delta = 0;
+    struct dp_tracked t = {(uintptr_t)p, usable, mode == DP_STACKS_OFF ? 0 : capture(), (int16_t)slot, (int8_t)delta};
+    return insert(&t);
 }
 
 uint64_t dp_sites_weight(const struct dp_tracked *t)
@@ -276,7 +278,7 @@ uint64_t dp_sites_weight(const struct dp_tracked *t)
         return t->size;
     /* An allocation charged c bytes is picked with probability
      * 1 - exp(-c/mean): weight it by the inverse. */
-    double prob = -expm1(-(double)(t->size + t->extra) / sample_mean);
+    double prob = -expm1(-(double)((int64_t)t->size + t->delta) / sample_mean);
     return prob > 0 ? (uint64_t)((double)t->size / prob) : 0;
 }
 

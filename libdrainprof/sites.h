@@ -15,7 +15,7 @@ void dp_sites_init(int mode, uint64_t sample_bytes, int depth);
 /* Called for an allocation the countdown made due (every one in all mode,
  * and every mmapped chunk); charge: what the countdown took for it. Returns
  * 1 if the allocation is now tracked (the caller counts it in the tracked
- * filter). */
+ * filter), 0 if not due or the table had no room. */
 int dp_sites_alloc_slow(void *p, size_t usable, size_t charge, int slot);
 
 /* The sampling countdown, dp_hot.sample_left: bytes before the next
@@ -61,7 +61,7 @@ struct dp_tracked {
     uint64_t size; /* usable bytes */
     uint32_t stack;
     int16_t slot;
-    uint8_t extra; /* the countdown's charge less size (0-15) */
+    int8_t delta;  /* the countdown's charge less size: -24..16 (dp_sites_charge_of_word, DP_MALLOC_CHARGE) */
 };
 /* Bytes a tracked allocation stands for: its size when every allocation of
  * its kind is tracked, else its size over the chance its charge was

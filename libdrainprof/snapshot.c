@@ -787,7 +787,7 @@ static void take(const char *label)
         jb_obj(j, "large_in_heap");
         jb_u64(j, "count", large_count);
         jb_u64(j, "bytes", large_bytes);
-        jb_u64(j, "threshold", DP_LARGE_CHUNK);
+        jb_u64(j, "threshold", DP_MMAP_THRESHOLD_DEFAULT);
         jb_end_obj(j);
     } else {
         jb_null(j, "mmap_chunks");

@@ -28,12 +28,21 @@ static void *arena_ptr[DP_MAX_ARENAS];
 static int narenas = 1; /* slot 0 is the main arena, known without a pointer */
 
 uintptr_t *dp_track_main_top;
+size_t dp_track_tail_bound;
+
+/* A request of n bytes is a chunk of at most n + 23 (header, 16-byte
+ * alignment); glibc mmaps a chunk of the threshold or more. */
+static size_t bound_for(size_t threshold)
+{
+    return threshold > 32 ? threshold - 32 : 0;
+}
 
 void dp_track_init(int glibc, size_t (*usable_size)(void *))
 {
     dp_track_glibc = glibc;
     usable_fn = usable_size;
     dp_track_main_top = dp_glibc_main_top();
+    dp_track_tail_bound = glibc && dp_track_main_top ? bound_for(dp_glibc_mmap_threshold_floor()) : 0;
 }
 
 /* new_thread: 0 for a record a thread takes after its exit handler ran
@@ -79,6 +88,7 @@ void dp_track_thread_exit(void)
     struct dp_track_thread *r = dp_hot.rec;
     dp_hot.exited = 1;
     dp_hot.sample_left = 0;
+    __atomic_store_n(&dp_hot.tail_max, 0, __ATOMIC_RELAXED);
     if (!r)
         return;
     dp_hot.rec = NULL;
@@ -143,6 +153,9 @@ static inline struct dp_track_thread *rec(void)
         dp_hot.sample_left = 0; /* the countdown starts here, not in debt for the calls before */
         dp_spin_lock(&free_lock);
         __atomic_store_n(&r->hot, &dp_hot, __ATOMIC_RELAXED);
+        /* A bound lowered before the block was registered did not reach it. */
+        if (dp_hot.tail_max > dp_track_tail_bound)
+            __atomic_store_n(&dp_hot.tail_max, dp_track_tail_bound, __ATOMIC_RELAXED);
         dp_spin_unlock(&free_lock);
     }
     return r;
@@ -160,31 +173,41 @@ static void count(struct dp_slot_totals *s, size_t usable, int sign)
 
 /* A sampled allocation (or every one, in all mode) enters the tracked table
  * with its stack; the tracked filter lets free() find it. */
-static inline __attribute__((always_inline)) void track(void *p, size_t usable, size_t charge, int slot)
+static inline __attribute__((always_inline)) int track(void *p, size_t usable, size_t charge, int slot)
 {
-    if (dp_sites_alloc_slow(p, usable, charge, slot))
-        dp_filter_mark((uintptr_t)p, 1);
+    if (!dp_sites_alloc_slow(p, usable, charge, slot))
+        return 0;
+    dp_filter_mark((uintptr_t)p, 1);
+    return 1;
 }
 
-static void untrack(void *p)
+/* Returns 1 if p was tracked. Without a filter every free looks. */
+static int untrack(void *p)
 {
-    if (!dp_filter_counts || !dp_filter_maybe((uintptr_t)p))
-        return;
-    if (dp_sites_free(p))
+    if (dp_filter_counts && !dp_filter_maybe((uintptr_t)p))
+        return 0;
+    int found = dp_sites_free(p);
+    if (found)
         dp_filter_mark((uintptr_t)p, -1);
     dp_sites_uncarve(p);
+    return found;
 }
 
+/* An mmapped chunk is counted exactly when it is tracked (always, when
+ * there is room: the snapshot needs their list), so a free un-counts only
+ * what was counted: one glibc mmapped for a request the tail path
+ * forwarded (its last resort when an arena cannot grow) is never counted,
+ * and its free cannot drive the counts below the truth. */
 static __attribute__((noinline)) void account_mmapped(struct dp_track_thread *r, void *p, int sign)
 {
     struct dp_chunk c;
     dp_chunk_decode(p, &c);
-    count(&r->mmap, c.usable, sign);
     if (sign > 0) {
         BUMP(r->allocs, 1); /* frees are derived from live chunks, these included */
-        track(p, c.usable, c.usable, DP_SLOT_MMAP); /* always: the snapshot needs their list */
-    } else {
-        untrack(p);
+        if (track(p, c.usable, c.usable, DP_SLOT_MMAP))
+            count(&r->mmap, c.usable, 1);
+    } else if (untrack(p)) {
+        count(&r->mmap, c.usable, -1);
     }
 }
 
@@ -201,16 +224,16 @@ static __attribute__((noinline)) void account_foreign(struct dp_track_thread *r,
     }
 }
 
-static inline __attribute__((always_inline)) void sampled(struct dp_track_thread *r, void *p, size_t word)
+static inline __attribute__((always_inline)) void sampled(struct dp_track_thread *r, void *p, size_t word, size_t charge)
 {
     struct dp_chunk c;
     dp_chunk_decode(p, &c);
-    track(p, c.usable, dp_sites_charge_of_word(word), word & DP_NON_MAIN_ARENA ? slot_of(r, c.arena) : 0);
+    track(p, c.usable, charge, word & DP_NON_MAIN_ARENA ? slot_of(r, c.arena) : 0);
 }
 
 /* The whole accounting of one call, for the slow path: the fast path in
  * track.h is the common case of this, done inline. */
-static inline __attribute__((always_inline)) void account(struct dp_track_thread *r, void *p, int sign, int taken)
+static inline __attribute__((always_inline)) void account(struct dp_track_thread *r, void *p, int sign, size_t charge, int taken)
 {
     if (DP_UNLIKELY(!dp_track_glibc)) {
         account_foreign(r, p, sign);
@@ -236,19 +259,52 @@ static inline __attribute__((always_inline)) void account(struct dp_track_thread
     /* Without a registered TLS block the countdown must stay at 0 (the
      * fast path would count where no reader looks): such calls, few and at
      * a thread's edges, are sampled only in all mode. */
-    if (DP_UNLIKELY(r->hot ? dp_sites_due(dp_sites_charge_of_word(word), taken) : dp_sites_mode == DP_STACKS_ALL))
-        sampled(r, p, word);
+    if (!charge)
+        charge = dp_sites_charge_of_word(word);
+    if (DP_UNLIKELY(r->hot ? dp_sites_due(charge, taken) : dp_sites_mode == DP_STACKS_ALL))
+        sampled(r, p, word, charge);
 }
 
-void dp_track_alloc_slow(void *p, int taken)
+void dp_track_alloc_slow(void *p, size_t charge, int taken)
 {
     if (dp_in_hook || !dp_tracking)
         return;
     dp_in_hook++;
     struct dp_track_thread *r = rec();
     if (DP_LIKELY(r))
-        account(r, p, 1, taken);
+        account(r, p, 1, charge, taken);
     dp_in_hook--;
+}
+
+/* The owner's store and the lowering thread's are ordered by the fences:
+ * at least one of the two sees the other's (a lowering that ran while the
+ * block was not yet registered is applied when it registers). */
+void dp_track_learn_tail(void)
+{
+    size_t b = __atomic_load_n(&dp_track_tail_bound, __ATOMIC_RELAXED);
+    if (!b || dp_hot.exited)
+        return;
+    __atomic_store_n(&dp_hot.tail_max, b, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    size_t now = __atomic_load_n(&dp_track_tail_bound, __ATOMIC_RELAXED);
+    if (now < b)
+        __atomic_store_n(&dp_hot.tail_max, now, __ATOMIC_RELAXED);
+}
+
+void dp_track_lower_tail_bound(size_t threshold)
+{
+    size_t b = bound_for(threshold);
+    size_t cur = __atomic_load_n(&dp_track_tail_bound, __ATOMIC_RELAXED);
+    do
+        if (b >= cur)
+            return;
+    while (!__atomic_compare_exchange_n(&dp_track_tail_bound, &cur, b, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    dp_spin_lock(&free_lock);
+    for (struct dp_track_thread *r = __atomic_load_n(&all_recs, __ATOMIC_ACQUIRE); r; r = r->next_all)
+        if (r->hot && __atomic_load_n(&r->hot->tail_max, __ATOMIC_RELAXED) > b)
+            __atomic_store_n(&r->hot->tail_max, b, __ATOMIC_RELAXED);
+    dp_spin_unlock(&free_lock);
 }
 
 void dp_track_free_slow(void *p)
@@ -258,7 +314,7 @@ void dp_track_free_slow(void *p)
     dp_in_hook++;
     struct dp_track_thread *r = rec();
     if (DP_LIKELY(r))
-        account(r, p, -1, 0);
+        account(r, p, -1, 0, 0);
     dp_in_hook--;
 }
 
@@ -295,9 +351,13 @@ void dp_track_fork_prepare(void)
 void dp_track_fork_release(int child)
 {
     /* The child's other threads are gone; their TLS blocks will be reused. */
-    if (child)
+    if (child) {
         for (struct dp_track_thread *r = all_recs; r; r = r->next_all)
             if (r->hot != &dp_hot)
                 unregister(r);
+        /* Off until the child has started its report: its first calls must
+         * reach the shim's full path. */
+        __atomic_store_n(&dp_hot.tail_max, 0, __ATOMIC_RELAXED);
+    }
     dp_spin_unlock(&free_lock);
 }

@@ -24,7 +24,6 @@
 #define DP_MAX_ARENAS 256                /* slot 0 = main arena */
 #define DP_SLOT_MMAP DP_MAX_ARENAS       /* glibc's mmapped chunks */
 #define DP_SLOT_FOREIGN (DP_MAX_ARENAS + 1) /* another allocator's blocks */
-#define DP_LARGE_CHUNK ((size_t)128 << 10) /* glibc's default M_MMAP_THRESHOLD */
 
 struct dp_slot_totals {
     int64_t live_bytes;  /* usable bytes of live allocations */
@@ -45,12 +44,17 @@ void dp_track_init(int glibc, size_t (*usable_size)(void *));
 
 extern int dp_track_glibc;
 extern uintptr_t *dp_track_main_top; /* &main_arena.top (read racily) */
+/* malloc requests below it cannot be mmapped chunks (0: the tail path is
+ * off); read racily. */
+extern size_t dp_track_tail_bound;
 
 /* Everything but the common case below: a thread's first call, another
  * allocator, mmapped chunks, carves from the top, sampled and tracked
  * allocations. Does nothing while the library itself runs (dp_in_hook) or
- * in a process not profiled; runs with dp_in_hook raised. */
-void dp_track_alloc_slow(void *p, int taken);
+ * in a process not profiled; runs with dp_in_hook raised. charge: what the
+ * countdown takes for p (0: its header word, as dp_track_alloc charges);
+ * taken: the caller already took it. */
+void dp_track_alloc_slow(void *p, size_t charge, int taken);
 void dp_track_free_slow(void *p);
 
 /* The common case of an arena chunk, inline in the shim once glibc's
@@ -64,7 +68,7 @@ static inline void dp_track_alloc(void *p)
 {
     size_t word = ((const size_t *)p)[-1];
     if (DP_UNLIKELY(word & DP_IS_MMAPPED)) {
-        dp_track_alloc_slow(p, 0);
+        dp_track_alloc_slow(p, 0, 0);
         return;
     }
     int64_t left = dp_hot.sample_left -= (int64_t)dp_sites_charge_of_word(word);
@@ -78,8 +82,69 @@ static inline void dp_track_alloc(void *p)
         __atomic_store_n(&dp_hot.allocs, dp_hot.allocs + 1, __ATOMIC_RELAXED);
         return;
     }
-    dp_track_alloc_slow(p, 1);
+    dp_track_alloc_slow(p, 0, 1);
 }
+
+/* malloc charges the countdown its request plus a header's worth, known
+ * before the call, so most calls can be forwarded as a tail call. A sample
+ * records the charge, so its weight stays exact. */
+#define DP_MALLOC_CHARGE(n) ((n) + 16)
+
+/* The tail path: 1 when malloc(n) needs nothing after the call, so it is
+ * counted and charged here and forwarded as is. That holds in a thread
+ * whose arena is a thread arena (tail_max is 0 until a chunk no tcache can
+ * hand out showed that), for requests below the lowest mmap threshold in
+ * force (dp_track_tail_bound): such a call can neither carve the main
+ * arena's top nor return an mmapped chunk, the only two things the full
+ * path would act on, bar glibc's last resorts when an arena cannot grow
+ * (docs/performance.md). Never due: a due call takes the full path, which
+ * charges it there. tail_max is non-zero only while the fast path is on
+ * and the thread's countdown positive only while its TLS block is
+ * registered. */
+static inline int dp_track_malloc_tail(size_t n)
+{
+    struct dp_thread_hot *t = &dp_hot;
+    if (n >= __atomic_load_n(&t->tail_max, __ATOMIC_RELAXED))
+        return 0;
+    int64_t left = t->sample_left - (int64_t)DP_MALLOC_CHARGE(n);
+    if (DP_UNLIKELY(left <= 0))
+        return 0;
+    t->sample_left = left;
+    __atomic_store_n(&t->allocs, t->allocs + 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
+void dp_track_learn_tail(void);
+
+/* malloc's full path: dp_track_alloc, charged by the request, and where a
+ * thread learns that its arena is a thread arena. */
+static inline void dp_track_malloc(void *p, size_t n)
+{
+    size_t word = ((const size_t *)p)[-1];
+    if (DP_UNLIKELY(word & DP_IS_MMAPPED)) {
+        dp_track_alloc_slow(p, 0, 0);
+        return;
+    }
+    size_t charge = DP_MALLOC_CHARGE(n);
+    int64_t left = dp_hot.sample_left -= (int64_t)charge;
+    int carve = 0;
+    if (word & DP_NON_MAIN_ARENA) {
+        if (DP_UNLIKELY(n > DP_TCACHE_MAX_REQUEST && !dp_hot.tail_max))
+            dp_track_learn_tail();
+    } else {
+        uintptr_t end = (uintptr_t)p - 2 * sizeof(size_t) + (word & ~(size_t)DP_SIZE_BITS);
+        carve = end == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
+    }
+    if (DP_LIKELY(left > 0 && !carve)) {
+        __atomic_store_n(&dp_hot.allocs, dp_hot.allocs + 1, __ATOMIC_RELAXED);
+        return;
+    }
+    dp_track_alloc_slow(p, charge, 1);
+}
+
+/* Lowers dp_track_tail_bound for a new mmap threshold (mallopt), in every
+ * registered thread too; called before glibc's own mallopt. */
+void dp_track_lower_tail_bound(size_t threshold);
 
 /* 1 when the free needs nothing more (not mmapped, not tracked by the
  * filter's counts, dp_filter_counts); else the caller runs

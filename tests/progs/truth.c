@@ -14,9 +14,11 @@
 
 #define NTHREADS 4
 #define MAXPTRS 200000
-/* The mmap threshold is pinned (mallopt), so blocks from BIG up are always
- * mmapped chunks and everything else stays in the arenas. */
-#define BIG (256u << 10)
+/* The mmap threshold is pinned, by mallopt or (TRUTH_THRESHOLD_FROM_ENV
+ * set) by glibc's environment, at TRUTH_MMAP_THRESHOLD (default 128 KiB),
+ * so blocks from twice that up are mmapped chunks and everything below it
+ * stays in the arenas. */
+static size_t big_from = 256u << 10;
 
 struct held {
     void *p[MAXPTRS];
@@ -24,6 +26,7 @@ struct held {
     size_t n;
     uint64_t bytes; /* what the program asked for (pvalloc: page-rounded) */
     uint64_t big;   /* the part in blocks above the mmap threshold */
+    size_t mid;     /* blocks that big, but below glibc's default threshold */
 };
 
 static struct held main_held, thread_held[NTHREADS];
@@ -39,8 +42,10 @@ static void keep(struct held *h, void *p, size_t size)
     h->p[h->n] = p;
     h->size[h->n++] = size;
     h->bytes += size;
-    if (size >= BIG)
+    if (size >= big_from)
         h->big += size;
+    if (size >= big_from && size < (128u << 10))
+        h->mid++;
 }
 
 /* Allocates about 1.5 x `target` bytes through every entry point, frees a
@@ -80,7 +85,7 @@ static void fill(struct held *h, uint64_t target, uint64_t *state)
         case 8: keep(h, pvalloc(size), (size + 4095) & ~(size_t)4095); break;
         case 9:
             if (i % 300 == 9) {
-                size_t big = BIG + s % (256u << 10); /* mmapped */
+                size_t big = big_from + s % (256u << 10); /* mmapped */
                 keep(h, malloc(big), big);
             } else {
                 keep(h, malloc(size), size);
@@ -93,8 +98,10 @@ static void fill(struct held *h, uint64_t target, uint64_t *state)
     for (size_t i = 0; i < h->n; i++) {
         if (i % 3 == 1) {
             h->bytes -= h->size[i];
-            if (h->size[i] >= BIG)
+            if (h->size[i] >= big_from)
                 h->big -= h->size[i];
+            if (h->size[i] >= big_from && h->size[i] < (128u << 10))
+                h->mid--;
             free(h->p[i]);
         } else {
             h->p[w] = h->p[i];
@@ -113,6 +120,7 @@ static void release(struct held *h)
     h->n = 0;
     h->bytes = 0;
     h->big = 0;
+    h->mid = 0;
 }
 
 static void *worker(void *arg)
@@ -129,7 +137,11 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
     pthread_t t[NTHREADS];
-    mallopt(M_MMAP_THRESHOLD, 128 << 10);
+    const char *thr = getenv("TRUTH_MMAP_THRESHOLD");
+    size_t threshold = thr ? strtoul(thr, NULL, 0) : 128u << 10;
+    if (!getenv("TRUTH_THRESHOLD_FROM_ENV"))
+        mallopt(M_MMAP_THRESHOLD, (int)threshold);
+    big_from = 2 * threshold;
     pthread_barrier_init(&ready, NULL, NTHREADS + 1);
     pthread_barrier_init(&done, NULL, NTHREADS + 1);
     for (int i = 0; i < NTHREADS; i++)
@@ -149,15 +161,16 @@ int main(int argc, char **argv)
     }
     printf("{\"main\":%llu,\"main_big\":%llu,\"threads\":[", (unsigned long long)main_held.bytes,
            (unsigned long long)main_held.big);
-    uint64_t total = main_held.bytes, big = main_held.big;
+    uint64_t total = main_held.bytes, big = main_held.big, mid = 0;
     for (int i = 0; i < NTHREADS; i++) {
         printf("%s[%llu,%llu]", i ? "," : "", (unsigned long long)thread_held[i].bytes,
                (unsigned long long)thread_held[i].big);
         total += thread_held[i].bytes;
         big += thread_held[i].big;
+        mid += thread_held[i].mid;
     }
-    printf("],\"total\":%llu,\"big\":%llu,\"mallinfo\":{\"arena\":%zu,\"uordblks\":%zu,\"hblkhd\":%zu,\"hblks\":%zu}}\n",
-           (unsigned long long)total, (unsigned long long)big, mi.arena, mi.uordblks, mi.hblkhd, mi.hblks);
+    printf("],\"total\":%llu,\"big\":%llu,\"threads_mid\":%llu,\"mallinfo\":{\"arena\":%zu,\"uordblks\":%zu,\"hblkhd\":%zu,\"hblks\":%zu}}\n",
+           (unsigned long long)total, (unsigned long long)big, (unsigned long long)mid, mi.arena, mi.uordblks, mi.hblkhd, mi.hblks);
     fflush(stdout);
 
     pthread_barrier_wait(&done);
