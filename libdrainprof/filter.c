@@ -6,9 +6,14 @@ uint16_t *dp_filter_counts;
 
 int dp_filter_init(void)
 {
-    if (!dp_filter_counts)
-        dp_filter_counts = dp_mem_map(DP_FILTER_SLOTS * sizeof *dp_filter_counts);
-    return dp_filter_counts ? 0 : -1;
+    if (!dp_filter_counts) {
+        uint16_t *c = dp_mem_map(DP_FILTER_SLOTS * sizeof *c);
+        if (!c)
+            return -1;
+        c[dp_filter_slot(0)] = 1;
+        dp_filter_counts = c;
+    }
+    return 0;
 }
 
 void dp_filter_mark(uintptr_t addr, int sign)

@@ -16,7 +16,10 @@
 #define DP_FILTER_SHIFT 10
 #define DP_FILTER_SLOTS ((uintptr_t)1 << 22) /* 4 GiB of address space */
 
-/* Reserves the counts (address space only: untouched pages cost nothing). */
+/* Reserves the counts (address space only: untouched pages cost nothing).
+ * The slot of address 0 counts one for good, so free(NULL) takes the slow
+ * path without a test of its own (so do blocks at the start of each 4 GiB,
+ * at the cost of a lookup). */
 int dp_filter_init(void);
 
 /* Counts one tracked allocation at addr in or out. */

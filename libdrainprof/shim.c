@@ -170,7 +170,7 @@ static __attribute__((noinline)) void *malloc_full(size_t n)
         return malloc_cold(n);
     void *p = dp_real.malloc(n);
     if (DP_LIKELY(p))
-        dp_track_malloc(p, n);
+        dp_track_alloc_as(p, DP_MALLOC_CHARGE(n), n);
     return p;
 }
 
@@ -193,7 +193,7 @@ static __attribute__((noinline)) void free_cold(void *p)
 DP_EXPORT void free(void *p)
 {
     const uint16_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
-    if (DP_LIKELY(f && p) && DP_LIKELY(dp_track_free_quick(p, f))) {
+    if (DP_LIKELY(f) && DP_LIKELY(dp_track_free_quick(p, f))) {
         dp_real.free(p);
         return;
     }
@@ -239,18 +239,25 @@ static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
     return tracked(p);
 }
 
-/* The common case: an untracked arena chunk, whose free side needs nothing
- * (frees are derived), so a failed call has nothing to undo. Pool blocks
- * read as mmapped and take the cold path. */
-DP_EXPORT void *realloc(void *old, size_t n)
+/* An untracked arena chunk, whose free side needs nothing (frees are
+ * derived), so a failed call has nothing to undo. Pool blocks read as
+ * mmapped and take the cold path. */
+static __attribute__((noinline)) void *realloc_full(void *old, size_t n)
 {
     const uint16_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
     if (DP_UNLIKELY(!f || !old) || DP_UNLIKELY(!dp_track_free_quick(old, f)))
         return realloc_cold(old, n);
     void *p = dp_real.realloc(old, n);
     if (DP_LIKELY(p))
-        dp_track_alloc(p);
+        dp_track_alloc_as(p, DP_MALLOC_CHARGE(n), 0);
     return p;
+}
+
+DP_EXPORT void *realloc(void *old, size_t n)
+{
+    if (DP_LIKELY(dp_track_realloc_tail(old, n)))
+        return dp_real.realloc(old, n);
+    return realloc_full(old, n);
 }
 
 DP_EXPORT void *reallocarray(void *old, size_t n, size_t size)

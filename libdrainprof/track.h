@@ -57,23 +57,42 @@ extern size_t dp_track_tail_bound;
 void dp_track_alloc_slow(void *p, size_t charge, int taken);
 void dp_track_free_slow(void *p);
 
+/* malloc and realloc charge the countdown the request plus a header's
+ * worth, known before the call, so most calls can be forwarded as a tail
+ * call; other calls are charged their chunk's header word (sites.h). A
+ * sample records its charge, so its weight stays exact. */
+#define DP_MALLOC_CHARGE(n) ((n) + 16)
+
+void dp_track_learn_tail(void);
+
 /* The common case of an arena chunk, inline in the shim once glibc's
  * arenas are known: one header read, a call count, the carve test and the
  * sampling countdown (free: the mmapped bit and the tracked filter, no
  * count: a snapshot derives frees from calls and what is live). Anything
  * else goes to the slow path, which redoes the whole accounting. The
  * library's own calls (dp_in_hook) may be counted here; they are never
- * tracked. */
-static inline void dp_track_alloc(void *p)
+ * tracked. charge: what the countdown takes (0: the header word); learn_n:
+ * malloc's request, from which the thread learns that its arena is a
+ * thread arena (0 for other calls: realloc stays in the old chunk's
+ * arena). */
+static inline __attribute__((always_inline)) void dp_track_alloc_as(void *p, size_t charge, size_t learn_n)
 {
     size_t word = ((const size_t *)p)[-1];
     if (DP_UNLIKELY(word & DP_IS_MMAPPED)) {
         dp_track_alloc_slow(p, 0, 0);
         return;
     }
-    int64_t left = dp_hot.sample_left -= (int64_t)dp_sites_charge_of_word(word);
-    uintptr_t end = (uintptr_t)p - 2 * sizeof(size_t) + (word & ~(size_t)DP_SIZE_BITS);
-    int carve = !(word & DP_NON_MAIN_ARENA) && end == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
+    if (!charge)
+        charge = dp_sites_charge_of_word(word);
+    int64_t left = dp_hot.sample_left -= (int64_t)charge;
+    int carve = 0;
+    if (word & DP_NON_MAIN_ARENA) {
+        if (DP_UNLIKELY(learn_n > DP_TCACHE_MAX_REQUEST && !dp_hot.tail_max))
+            dp_track_learn_tail();
+    } else {
+        uintptr_t end = (uintptr_t)p - 2 * sizeof(size_t) + (word & ~(size_t)DP_SIZE_BITS);
+        carve = end == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
+    }
     /* The countdown is positive only while the thread's TLS block is
      * registered with its record (readers sum it through the record): the
      * slow path registers it, thread exit unregisters it and clears the
@@ -82,13 +101,24 @@ static inline void dp_track_alloc(void *p)
         __atomic_store_n(&dp_hot.allocs, dp_hot.allocs + 1, __ATOMIC_RELAXED);
         return;
     }
-    dp_track_alloc_slow(p, 0, 1);
+    dp_track_alloc_slow(p, charge, 1);
 }
 
-/* malloc charges the countdown its request plus a header's worth, known
- * before the call, so most calls can be forwarded as a tail call. A sample
- * records the charge, so its weight stays exact. */
-#define DP_MALLOC_CHARGE(n) ((n) + 16)
+static inline void dp_track_alloc(void *p)
+{
+    dp_track_alloc_as(p, 0, 0);
+}
+
+/* Counts and charges a call the tail path forwards; 0 when it is due. */
+static inline __attribute__((always_inline)) int tail_charge(struct dp_thread_hot *t, size_t n)
+{
+    int64_t left = t->sample_left - (int64_t)DP_MALLOC_CHARGE(n);
+    if (DP_UNLIKELY(left <= 0))
+        return 0;
+    t->sample_left = left;
+    __atomic_store_n(&t->allocs, t->allocs + 1, __ATOMIC_RELAXED);
+    return 1;
+}
 
 /* The tail path: 1 when malloc(n) needs nothing after the call, so it is
  * counted and charged here and forwarded as is. That holds in a thread
@@ -104,55 +134,39 @@ static inline void dp_track_alloc(void *p)
 static inline int dp_track_malloc_tail(size_t n)
 {
     struct dp_thread_hot *t = &dp_hot;
-    if (n >= __atomic_load_n(&t->tail_max, __ATOMIC_RELAXED))
-        return 0;
-    int64_t left = t->sample_left - (int64_t)DP_MALLOC_CHARGE(n);
-    if (DP_UNLIKELY(left <= 0))
-        return 0;
-    t->sample_left = left;
-    __atomic_store_n(&t->allocs, t->allocs + 1, __ATOMIC_RELAXED);
-    return 1;
+    return n < __atomic_load_n(&t->tail_max, __ATOMIC_RELAXED) && tail_charge(t, n);
 }
 
-void dp_track_learn_tail(void);
-
-/* malloc's full path: dp_track_alloc, charged by the request, and where a
- * thread learns that its arena is a thread arena. */
-static inline void dp_track_malloc(void *p, size_t n)
+/* realloc's tail path, the same for an untracked chunk of a thread arena
+ * (glibc reallocs within the old chunk's arena, so the result cannot be
+ * carved from the main arena's top) and a request of at least a byte
+ * (realloc(p, 0) frees). A NULL old fails the filter test (filter.h). A
+ * call that fails leaves the old block in place, counted as a call. */
+static inline int dp_track_realloc_tail(void *old, size_t n)
 {
-    size_t word = ((const size_t *)p)[-1];
-    if (DP_UNLIKELY(word & DP_IS_MMAPPED)) {
-        dp_track_alloc_slow(p, 0, 0);
-        return;
-    }
-    size_t charge = DP_MALLOC_CHARGE(n);
-    int64_t left = dp_hot.sample_left -= (int64_t)charge;
-    int carve = 0;
-    if (word & DP_NON_MAIN_ARENA) {
-        if (DP_UNLIKELY(n > DP_TCACHE_MAX_REQUEST && !dp_hot.tail_max))
-            dp_track_learn_tail();
-    } else {
-        uintptr_t end = (uintptr_t)p - 2 * sizeof(size_t) + (word & ~(size_t)DP_SIZE_BITS);
-        carve = end == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
-    }
-    if (DP_LIKELY(left > 0 && !carve)) {
-        __atomic_store_n(&dp_hot.allocs, dp_hot.allocs + 1, __ATOMIC_RELAXED);
-        return;
-    }
-    dp_track_alloc_slow(p, charge, 1);
+    struct dp_thread_hot *t = &dp_hot;
+    if (n == 0 || n >= __atomic_load_n(&t->tail_max, __ATOMIC_RELAXED))
+        return 0;
+    /* tail_max is non-zero only while the fast path is on, so is the filter. */
+    if (__atomic_load_n(&dp_filter_counts[dp_filter_slot((uintptr_t)old)], __ATOMIC_RELAXED))
+        return 0;
+    if ((((const size_t *)old)[-1] & (DP_IS_MMAPPED | DP_NON_MAIN_ARENA)) != DP_NON_MAIN_ARENA)
+        return 0;
+    return tail_charge(t, n);
 }
 
 /* Lowers dp_track_tail_bound for a new mmap threshold (mallopt), in every
  * registered thread too; called before glibc's own mallopt. */
 void dp_track_lower_tail_bound(size_t threshold);
 
-/* 1 when the free needs nothing more (not mmapped, not tracked by the
- * filter's counts, dp_filter_counts); else the caller runs
- * dp_track_free_slow. */
+/* 1 when the free needs nothing more (not tracked by the filter's counts,
+ * dp_filter_counts, and not mmapped); else the caller runs
+ * dp_track_free_slow. The filter is read first: its slot of NULL always
+ * counts one (filter.h), so a NULL p never has its header read. */
 static inline int dp_track_free_quick(void *p, const uint16_t *filter)
 {
-    return !(((const size_t *)p)[-1] & DP_IS_MMAPPED) &&
-           !__atomic_load_n(&filter[dp_filter_slot((uintptr_t)p)], __ATOMIC_RELAXED);
+    return !__atomic_load_n(&filter[dp_filter_slot((uintptr_t)p)], __ATOMIC_RELAXED) &&
+           !(((const size_t *)p)[-1] & DP_IS_MMAPPED);
 }
 /* Called from a pthread key destructor when a thread ends. */
 void dp_track_thread_exit(void);
