@@ -146,13 +146,9 @@ static __attribute__((noinline)) int warm_up(void)
 /* After a successful call that returned p. */
 static inline void *tracked(void *p)
 {
-    if (DP_LIKELY(p)) {
-        if (DP_LIKELY(HOT() == 2))
-            dp_track_alloc(p);
-        else
-            dp_track_alloc_slow(p, 0, 0);
-    }
-    return p;
+    if (DP_UNLIKELY(!p))
+        return p;
+    return DP_LIKELY(HOT() == 2) ? dp_track_alloc(p) : dp_track_alloc_slow(p, 0, 0);
 }
 
 static __attribute__((noinline)) void *malloc_cold(size_t n)
@@ -169,9 +165,9 @@ static __attribute__((noinline)) void *malloc_full(size_t n)
     if (DP_UNLIKELY(HOT() != 2))
         return malloc_cold(n);
     void *p = dp_real.malloc(n);
-    if (DP_LIKELY(p))
-        dp_track_alloc_as(p, DP_MALLOC_CHARGE(n), n);
-    return p;
+    if (DP_UNLIKELY(!p))
+        return p;
+    return dp_track_alloc_as(p, 1, n, 1);
 }
 
 DP_EXPORT void *malloc(size_t n)
@@ -248,9 +244,9 @@ static __attribute__((noinline)) void *realloc_full(void *old, size_t n)
     if (DP_UNLIKELY(!f || !old) || DP_UNLIKELY(!dp_track_free_quick(old, f)))
         return realloc_cold(old, n);
     void *p = dp_real.realloc(old, n);
-    if (DP_LIKELY(p))
-        dp_track_alloc_as(p, DP_MALLOC_CHARGE(n), 0);
-    return p;
+    if (DP_UNLIKELY(!p))
+        return p;
+    return dp_track_alloc_as(p, 1, n, 0);
 }
 
 DP_EXPORT void *realloc(void *old, size_t n)

@@ -181,15 +181,18 @@ static inline __attribute__((always_inline)) int track(void *p, size_t usable, s
     return 1;
 }
 
-/* Returns 1 if p was tracked. Without a filter every free looks. */
-static int untrack(void *p)
+/* Returns 1 if p was tracked. Without a filter every free looks. carve:
+ * p may be in the carve log (a main-arena chunk); a lookup there is a cache
+ * miss the frees of other chunks need not pay. */
+static int untrack(void *p, int carve)
 {
     if (dp_filter_counts && !dp_filter_maybe((uintptr_t)p))
         return 0;
     int found = dp_sites_free(p);
     if (found)
         dp_filter_mark((uintptr_t)p, -1);
-    dp_sites_uncarve(p);
+    if (carve)
+        dp_sites_uncarve(p);
     return found;
 }
 
@@ -206,7 +209,7 @@ static __attribute__((noinline)) void account_mmapped(struct dp_track_thread *r,
         BUMP(r->allocs, 1); /* frees are derived from live chunks, these included */
         if (track(p, c.usable, c.usable, DP_SLOT_MMAP))
             count(&r->mmap, c.usable, 1);
-    } else if (untrack(p)) {
+    } else if (untrack(p, 0)) {
         count(&r->mmap, c.usable, -1);
     }
 }
@@ -216,7 +219,7 @@ static __attribute__((noinline)) void account_foreign(struct dp_track_thread *r,
     size_t usable = usable_fn(p);
     count(&r->foreign, usable, sign);
     if (sign < 0) {
-        untrack(p);
+        untrack(p, 0);
     } else {
         BUMP(r->allocs, 1);
         if (dp_sites_due(usable, 0))
@@ -246,7 +249,7 @@ static inline __attribute__((always_inline)) void account(struct dp_track_thread
         return;
     }
     if (sign < 0) {
-        untrack(p);
+        untrack(p, !(word & DP_NON_MAIN_ARENA));
         return;
     }
     BUMP(r->allocs, 1);
@@ -265,15 +268,16 @@ static inline __attribute__((always_inline)) void account(struct dp_track_thread
         sampled(r, p, word, charge);
 }
 
-void dp_track_alloc_slow(void *p, size_t charge, int taken)
+__attribute__((noipa)) void *dp_track_alloc_slow(void *p, size_t charge, int taken)
 {
     if (dp_in_hook || !dp_tracking)
-        return;
+        return p;
     dp_in_hook++;
     struct dp_track_thread *r = rec();
     if (DP_LIKELY(r))
         account(r, p, 1, charge, taken);
     dp_in_hook--;
+    return p;
 }
 
 /* The owner's store and the lowering thread's are ordered by the fences:

@@ -53,8 +53,10 @@ extern size_t dp_track_tail_bound;
  * allocations. Does nothing while the library itself runs (dp_in_hook) or
  * in a process not profiled; runs with dp_in_hook raised. charge: what the
  * countdown takes for p (0: its header word, as dp_track_alloc charges);
- * taken: the caller already took it. */
-void dp_track_alloc_slow(void *p, size_t charge, int taken);
+ * taken: the caller already took it. Returns p, so the shim can end with
+ * a tail call: every frame left on the stack is a step for the unwinder
+ * when the call is sampled. */
+void *dp_track_alloc_slow(void *p, size_t charge, int taken);
 void dp_track_free_slow(void *p);
 
 /* malloc and realloc charge the countdown the request plus a header's
@@ -71,23 +73,20 @@ void dp_track_learn_tail(void);
  * count: a snapshot derives frees from calls and what is live). Anything
  * else goes to the slow path, which redoes the whole accounting. The
  * library's own calls (dp_in_hook) may be counted here; they are never
- * tracked. charge: what the countdown takes (0: the header word); learn_n:
- * malloc's request, from which the thread learns that its arena is a
- * thread arena (0 for other calls: realloc stays in the old chunk's
- * arena). */
-static inline __attribute__((always_inline)) void dp_track_alloc_as(void *p, size_t charge, size_t learn_n)
+ * tracked. by_request: charged DP_MALLOC_CHARGE(n), else the header word;
+ * learn: n is malloc's request, from which the thread learns that its
+ * arena is a thread arena (realloc stays in the old chunk's arena). Both
+ * are constants at each call site. */
+static inline __attribute__((always_inline)) void *dp_track_alloc_as(void *p, int by_request, size_t n, int learn)
 {
     size_t word = ((const size_t *)p)[-1];
-    if (DP_UNLIKELY(word & DP_IS_MMAPPED)) {
-        dp_track_alloc_slow(p, 0, 0);
-        return;
-    }
-    if (!charge)
-        charge = dp_sites_charge_of_word(word);
+    if (DP_UNLIKELY(word & DP_IS_MMAPPED))
+        return dp_track_alloc_slow(p, 0, 0);
+    size_t charge = by_request ? DP_MALLOC_CHARGE(n) : dp_sites_charge_of_word(word);
     int64_t left = dp_hot.sample_left -= (int64_t)charge;
     int carve = 0;
     if (word & DP_NON_MAIN_ARENA) {
-        if (DP_UNLIKELY(learn_n > DP_TCACHE_MAX_REQUEST && !dp_hot.tail_max))
+        if (DP_UNLIKELY(learn && n > DP_TCACHE_MAX_REQUEST && !dp_hot.tail_max))
             dp_track_learn_tail();
     } else {
         uintptr_t end = (uintptr_t)p - 2 * sizeof(size_t) + (word & ~(size_t)DP_SIZE_BITS);
@@ -99,14 +98,14 @@ static inline __attribute__((always_inline)) void dp_track_alloc_as(void *p, siz
      * countdown. */
     if (DP_LIKELY(left > 0 && !carve)) {
         __atomic_store_n(&dp_hot.allocs, dp_hot.allocs + 1, __ATOMIC_RELAXED);
-        return;
+        return p;
     }
-    dp_track_alloc_slow(p, charge, 1);
+    return dp_track_alloc_slow(p, charge, 1);
 }
 
-static inline void dp_track_alloc(void *p)
+static inline void *dp_track_alloc(void *p)
 {
-    dp_track_alloc_as(p, 0, 0);
+    return dp_track_alloc_as(p, 0, 0, 0);
 }
 
 /* Counts and charges a call the tail path forwards; 0 when it is due. */
