@@ -85,16 +85,30 @@ void *dp_mem_map(size_t size)
     return p;
 }
 
+void dp_mem_adopt(uintptr_t start, size_t len)
+{
+    remember(start & ~(uintptr_t)4095, (start + len + 4095) & ~(uintptr_t)4095);
+}
+
+/* Clears every entry inside [start, start + len): ranges of ours that an
+ * unmapping only cuts into stay listed (their unmapped part reads as not
+ * resident). */
+void dp_mem_forget(uintptr_t start, size_t len)
+{
+    uintptr_t end = (start + len + 4095) & ~(uintptr_t)4095;
+    unsigned n = __atomic_load_n(&own_count, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n && i < DP_MAX_OWN; i++) {
+        uintptr_t e = __atomic_load_n(&own[i].end, __ATOMIC_ACQUIRE);
+        if (e > 1 && own[i].start >= start && e <= end)
+            __atomic_store_n(&own[i].end, 0, __ATOMIC_RELEASE);
+    }
+}
+
 void dp_mem_unmap(void *p, size_t size)
 {
     int saved = errno;
     size = (size + 4095) & ~(size_t)4095;
-    unsigned n = __atomic_load_n(&own_count, __ATOMIC_ACQUIRE);
-    for (unsigned i = 0; i < n && i < DP_MAX_OWN; i++)
-        if (__atomic_load_n(&own[i].end, __ATOMIC_ACQUIRE) > 1 && own[i].start == (uintptr_t)p) {
-            __atomic_store_n(&own[i].end, 0, __ATOMIC_RELEASE);
-            break;
-        }
+    dp_mem_forget((uintptr_t)p, size);
     syscall(SYS_munmap, p, size);
     errno = saved;
 }

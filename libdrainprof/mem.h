@@ -17,6 +17,12 @@ void dp_mem_unmap(void *p, size_t size);
  * list, so snapshots count it as the profiler's. */
 void dp_mem_register_self(void);
 
+/* A mapping a library made on our behalf while one of our hooks ran
+ * (libunwind's per-thread trace cache, its memory pools) is counted as
+ * ours; forgotten again when unmapped, by whoever unmaps it. */
+void dp_mem_adopt(uintptr_t start, size_t len);
+void dp_mem_forget(uintptr_t start, size_t len);
+
 /* Is [start, end) one of ours (overlaps any of our mappings)? */
 int dp_mem_is_own(uintptr_t start, uintptr_t end);
 

@@ -346,12 +346,16 @@ static void *do_mmap(void *(*real)(void *, size_t, int, int, int, off_t), void *
                      int flags, int fd, off_t off)
 {
     void *p = real(addr, len, prot, flags, fd, off);
-    if (p != MAP_FAILED && ready() && TRACKING()) {
+    if (p == MAP_FAILED || !ready())
+        return p;
+    if (TRACKING()) {
         int saved = errno;
         dp_in_hook++;
         dp_regions_map((uintptr_t)p, len, prot, flags, fd);
         dp_in_hook--;
         errno = saved;
+    } else if (dp_in_hook && dp_tracking) {
+        dp_mem_adopt((uintptr_t)p, len); /* made for us: libunwind's caches */
     }
     return p;
 }
@@ -375,12 +379,17 @@ DP_EXPORT int munmap(void *addr, size_t len)
     if (DP_UNLIKELY(unresolved((const void *)dp_real.munmap)))
         return -1;
     int rc = dp_real.munmap(addr, len);
-    if (rc == 0 && ready() && TRACKING()) {
-        int saved = errno;
-        dp_in_hook++;
-        dp_regions_unmap((uintptr_t)addr, len);
-        dp_in_hook--;
-        errno = saved;
+    if (rc == 0 && ready() && dp_tracking) {
+        /* Ours or not, whoever unmaps it (libunwind frees its trace cache
+         * at thread exit, outside our hooks). */
+        dp_mem_forget((uintptr_t)addr, len);
+        if (!dp_in_hook) {
+            int saved = errno;
+            dp_in_hook++;
+            dp_regions_unmap((uintptr_t)addr, len);
+            dp_in_hook--;
+            errno = saved;
+        }
     }
     return rc;
 }
