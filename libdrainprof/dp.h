@@ -37,6 +37,7 @@ struct dp_thread_hot {
     uint64_t allocs;             /* fast-path calls; read through the record (track.c) */
     size_t tail_max;             /* malloc requests below this are forwarded as a tail call (track.h) */
     int exited;                  /* the thread's exit handler ran */
+    int registered;              /* rec->hot is this block: the slow path need not read the record */
 };
 extern __thread struct dp_thread_hot dp_hot;
 

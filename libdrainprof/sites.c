@@ -39,9 +39,8 @@ static uint64_t hash_frames(const uintptr_t *f, int n)
     return h ? h : 1;
 }
 
-static uint32_t intern(const uintptr_t *f, int n)
+static uint32_t intern_slot(const uintptr_t *f, int n, uint64_t h)
 {
-    uint64_t h = hash_frames(f, n);
     for (uint32_t i = (uint32_t)h & (STACK_SLOTS - 1), probes = 0; probes < STACK_SLOTS;
          i = (i + 1) & (STACK_SLOTS - 1), probes++) {
         struct stack_slot *s = &stack_slots[i];
@@ -70,6 +69,22 @@ static uint32_t intern(const uintptr_t *f, int n)
         }
     }
     return 0;
+}
+
+/* The thread's last stack: a thread's samples mostly repeat a few call
+ * sites, and the table's slot is a cache miss each time. */
+static __thread uint64_t last_hash;
+static __thread uint32_t last_id;
+
+static uint32_t intern(const uintptr_t *f, int n)
+{
+    uint64_t h = hash_frames(f, n);
+    if (h == last_hash && last_id)
+        return last_id;
+    uint32_t id = intern_slot(f, n, h);
+    last_hash = h;
+    last_id = id;
+    return id;
 }
 
 /* Inline, as are its callers down from the shim: every frame of ours costs

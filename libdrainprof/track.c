@@ -12,10 +12,12 @@ struct dp_track_thread {
     uint64_t allocs; /* slow-path calls, and the fast path's once folded in */
     struct dp_thread_hot *hot; /* the owner's TLS block while registered */
     struct dp_slot_totals mmap, foreign;
-    void *last_arena; /* one-entry cache of the arena -> slot lookup */
-    int last_slot;
     struct dp_track_thread *next_all, *next_free;
 };
+
+/* One-entry cache of the arena -> slot lookup, the thread's own. */
+static __thread void *last_arena;
+static __thread int last_slot;
 
 int dp_track_glibc;
 static size_t (*usable_fn)(void *);
@@ -63,7 +65,6 @@ static struct dp_track_thread *acquire_rec(int new_thread)
             r->next_all = head;
         while (!__atomic_compare_exchange_n(&all_recs, &head, r, 1, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE));
     }
-    r->last_arena = NULL;
     if (new_thread)
         __atomic_fetch_add(&nthreads, 1, __ATOMIC_RELAXED);
     return r;
@@ -94,6 +95,7 @@ void dp_track_thread_exit(void)
     dp_hot.rec = NULL;
     dp_spin_lock(&free_lock);
     unregister(r);
+    dp_hot.registered = 0;
     r->next_free = free_recs;
     free_recs = r;
     dp_spin_unlock(&free_lock);
@@ -121,15 +123,15 @@ int dp_track_arena_slot(void *arena)
     }
 }
 
-static int slot_of(struct dp_track_thread *r, void *arena)
+static int slot_of(void *arena)
 {
-    if (DP_LIKELY(arena == r->last_arena))
-        return r->last_slot;
+    if (DP_LIKELY(arena == last_arena))
+        return last_slot;
     int s = dp_track_arena_slot(arena);
     if (s < 0)
         s = DP_MAX_ARENAS - 1; /* table full: fold into the last slot */
-    r->last_arena = arena;
-    r->last_slot = s;
+    last_arena = arena;
+    last_slot = s;
     return s;
 }
 
@@ -149,10 +151,11 @@ static inline struct dp_track_thread *rec(void)
         if (dp_hot.exited)
             dp_thread_seen();
     }
-    if (DP_UNLIKELY(!r->hot) && !dp_hot.exited && dp_thread_seen() == 0) {
+    if (DP_UNLIKELY(!dp_hot.registered) && !dp_hot.exited && dp_thread_seen() == 0) {
         dp_hot.sample_left = 0; /* the countdown starts here, not in debt for the calls before */
         dp_spin_lock(&free_lock);
         __atomic_store_n(&r->hot, &dp_hot, __ATOMIC_RELAXED);
+        dp_hot.registered = 1;
         /* A bound lowered before the block was registered did not reach it. */
         if (dp_hot.tail_max > dp_track_tail_bound)
             __atomic_store_n(&dp_hot.tail_max, dp_track_tail_bound, __ATOMIC_RELAXED);
@@ -227,11 +230,11 @@ static __attribute__((noinline)) void account_foreign(struct dp_track_thread *r,
     }
 }
 
-static inline __attribute__((always_inline)) void sampled(struct dp_track_thread *r, void *p, size_t word, size_t charge)
+static inline __attribute__((always_inline)) void sampled(void *p, size_t word, size_t charge)
 {
     struct dp_chunk c;
     dp_chunk_decode(p, &c);
-    track(p, c.usable, charge, word & DP_NON_MAIN_ARENA ? slot_of(r, c.arena) : 0);
+    track(p, c.usable, charge, word & DP_NON_MAIN_ARENA ? slot_of(c.arena) : 0);
 }
 
 /* The whole accounting of one call, for the slow path: the fast path in
@@ -252,7 +255,12 @@ static inline __attribute__((always_inline)) void account(struct dp_track_thread
         untrack(p, !(word & DP_NON_MAIN_ARENA));
         return;
     }
-    BUMP(r->allocs, 1);
+    /* Counted in the TLS block while it is registered: the record is a cache
+     * miss the sampled calls need not pay. */
+    if (dp_hot.registered)
+        __atomic_store_n(&dp_hot.allocs, dp_hot.allocs + 1, __ATOMIC_RELAXED);
+    else
+        BUMP(r->allocs, 1);
     size_t csize = word & ~(size_t)DP_SIZE_BITS;
     /* Carved from the top: the chunk now ends where the top begins. Such
      * chunks are what pins a brk heap, so they are logged. */
@@ -264,8 +272,8 @@ static inline __attribute__((always_inline)) void account(struct dp_track_thread
      * a thread's edges, are sampled only in all mode. */
     if (!charge)
         charge = dp_sites_charge_of_word(word);
-    if (DP_UNLIKELY(r->hot ? dp_sites_due(charge, taken) : dp_sites_mode == DP_STACKS_ALL))
-        sampled(r, p, word, charge);
+    if (DP_UNLIKELY(dp_hot.registered ? dp_sites_due(charge, taken) : dp_sites_mode == DP_STACKS_ALL))
+        sampled(p, word, charge);
 }
 
 __attribute__((noipa)) void *dp_track_alloc_slow(void *p, size_t charge, int taken)
