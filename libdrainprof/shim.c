@@ -345,7 +345,10 @@ static int unresolved(const void *fn)
 static void *do_mmap(void *(*real)(void *, size_t, int, int, int, off_t), void *addr, size_t len, int prot,
                      int flags, int fd, off_t off)
 {
-    void *p = real(addr, len, prot, flags, fd, off);
+    /* Made for us (libunwind's per-thread trace cache, which it writes
+     * whole at once): populated in one call, not page fault by page fault. */
+    int ours = dp_in_hook && (flags & MAP_ANONYMOUS) && (flags & MAP_PRIVATE);
+    void *p = real(addr, len, prot, ours ? flags | MAP_POPULATE : flags, fd, off);
     if (p == MAP_FAILED || !ready())
         return p;
     if (TRACKING()) {
