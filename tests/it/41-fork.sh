@@ -7,16 +7,21 @@
 set -e
 LIB="$ROOT/$BUILD/libdrainprof.so"
 PROG="$ROOT/$BUILD/tests/progs/life_fork"
-run() { # dir follow mode
-  mkdir -p "$WORK/$1"
+run() { # dir follow mode [VAR=value...]
+  dir=$1 follow=$2 mode=$3
+  shift 3
+  mkdir -p "$WORK/$dir"
   rc=0
-  timeout 20 env LD_PRELOAD="$LIB" DRAINPROF_DIR="$WORK/$1" DRAINPROF_INTERVAL=0.05 DRAINPROF_FOLLOW=$2 \
-    "$PROG" $3 > "$WORK/$1/out" 2> "$WORK/$1/err" || rc=$?
-  [ "$rc" = 0 ] || { echo "FAIL: $1: exit $rc"; cat "$WORK/$1/out" "$WORK/$1/err"; exit 1; }
-  [ -s "$WORK/$1/err" ] && { echo "FAIL: $1: stderr:"; cat "$WORK/$1/err"; exit 1; }
+  timeout 20 env LD_PRELOAD="$LIB" DRAINPROF_DIR="$WORK/$dir" DRAINPROF_INTERVAL=0.05 DRAINPROF_FOLLOW=$follow "$@" \
+    "$PROG" $mode > "$WORK/$dir/out" 2> "$WORK/$dir/err" || rc=$?
+  [ "$rc" = 0 ] || { echo "FAIL: $dir: exit $rc"; cat "$WORK/$dir/out" "$WORK/$dir/err"; exit 1; }
+  [ -s "$WORK/$dir/err" ] && { echo "FAIL: $dir: stderr:"; cat "$WORK/$dir/err"; exit 1; }
   return 0
 }
 run fork 0 fork
+# stacks=off: the child's countdown never falls due, so nothing but the
+# shim's own path can start its sampler.
+run threadfork 0 threadfork DRAINPROF_STACKS=off
 for mode in exec vfork spawn; do
   for follow in 0 1; do
     run $mode.$follow $follow $mode
@@ -76,6 +81,22 @@ ok &= r.within("child after free: vs inherited", cl, child["inherited"], 0.01, K
 pl = r.snapshot(ps, "after")["heap"]["live_bytes"] - base
 ok &= r.within("parent after the child: vs its blocks", pl, parent["held"], 0.01, K)
 ok &= r.within("parent exit vs start", r.snapshot(ps, "exit")["heap"]["live_bytes"], base, 0, K)
+
+d = work + "/threadfork"
+info = [json.loads(l) for l in open(d + "/out")]
+child = next(o for o in info if "child" in o)
+parent = next(o for o in info if "child_status" in o)
+ok &= parent["child_status"] == 7
+reps = by_pid(d)
+if child["child"] not in reps:
+    r.fail("threadfork: no report of the child %d (got %s)" % (child["child"], sorted(reps)))
+base = r.snapshot(reps[parent["parent"]][2], "start")["heap"]["live_bytes"]
+periodic = [s["heap"]["live_bytes"] for s in reps[child["child"]][2] if s["label"] == "interval"]
+print("threadfork child: %d periodic snapshots" % len(periodic))
+if not periodic:
+    r.fail("threadfork: the child's sampler took no periodic snapshot while it held its blocks")
+ok &= r.within("threadfork child: most live - parent start vs inherited + own", max(periodic) - base,
+               child["inherited"] + child["own"], 0.01, K)
 
 for mode in ("exec", "vfork", "spawn"):
     for follow in (0, 1):

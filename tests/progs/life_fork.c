@@ -3,9 +3,12 @@
  * its snapshots, its children's exit statuses) as JSON lines on stdout.
  * life_fork reexec: asks for a snapshot, then execs itself (same pid, same
  * name) as "reexeced", which asks for one more and exits.
- * Usage: life_fork fork|exec|vfork|spawn|leaf|reexec */
+ * life_fork threadfork: a thread that allocates in its own arena forks; the
+ * child holds blocks for a while, so its periodic snapshots can see them.
+ * Usage: life_fork fork|exec|vfork|spawn|leaf|reexec|threadfork */
 #include <drainprof.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +61,30 @@ static int status_of(pid_t pid)
 
 static char *self_path;
 
+static struct held tf_mine, tf_child;
+
+/* Its calls are mostly forwarded as tail calls by the time it forks: the
+ * child's first allocation must still start the child's own sampler. */
+static void *fork_from_thread(void *arg)
+{
+    int *status = arg;
+    hold(&tf_mine, 4 << 20);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        hold(&tf_child, 2 << 20);
+        usleep(400 * 1000);
+        printf("{\"child\":%d,\"inherited\":%llu,\"own\":%llu}\n", (int)getpid(),
+               (unsigned long long)tf_mine.usable, (unsigned long long)tf_child.usable);
+        fflush(stdout);
+        release(&tf_child);
+        exit(7);
+    }
+    *status = pid < 0 ? -1 : status_of(pid);
+    release(&tf_mine);
+    return NULL;
+}
+
 static pid_t run_leaf_fork(void)
 {
     pid_t pid = fork();
@@ -109,6 +136,15 @@ int main(int argc, char **argv)
         return 0;
     }
     DRAINPROF_SNAPSHOT("start");
+    if (!strcmp(mode, "threadfork")) {
+        pthread_t t;
+        int st = -1;
+        if (pthread_create(&t, NULL, fork_from_thread, &st) != 0)
+            return 2;
+        pthread_join(t, NULL);
+        printf("{\"parent\":%d,\"child_status\":%d}\n", (int)getpid(), st);
+        return st == 7 ? 0 : 1;
+    }
     hold(&mine, 4 << 20);
     uint64_t at_fork = mine.usable;
     fflush(stdout);
