@@ -346,8 +346,10 @@ static void *do_mmap(void *(*real)(void *, size_t, int, int, int, off_t), void *
                      int flags, int fd, off_t off)
 {
     /* Made for us (libunwind's per-thread trace cache, which it writes
-     * whole at once): populated in one call, not page fault by page fault. */
-    int ours = dp_in_hook && (flags & MAP_ANONYMOUS) && (flags & MAP_PRIVATE);
+     * whole at once): populated in one call, not page fault by page fault.
+     * Only small ones: a reservation must stay a reservation. */
+    int ours = dp_in_hook && (flags & MAP_ANONYMOUS) && (flags & MAP_PRIVATE) && !(flags & MAP_NORESERVE) &&
+               len <= ((size_t)1 << 20);
     void *p = real(addr, len, prot, ours ? flags | MAP_POPULATE : flags, fd, off);
     if (p == MAP_FAILED || !ready())
         return p;
