@@ -330,7 +330,7 @@ static int carve_take(struct carve *c, uint64_t *seq)
 
 void dp_sites_carve(void *p, size_t usable)
 {
-    if (!carves || mode == DP_STACKS_OFF)
+    if (!carves || !stack_slots || mode == DP_STACKS_OFF)
         return;
     struct carve *c = carve_slot((uintptr_t)p);
     uint32_t stack = capture();
