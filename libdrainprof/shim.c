@@ -8,6 +8,7 @@
 #include "filter.h"
 #include "regions.h"
 #include "track.h"
+#include "unwind.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -384,6 +385,8 @@ DP_EXPORT int munmap(void *addr, size_t len)
     if (DP_UNLIKELY(unresolved((const void *)dp_real.munmap)))
         return -1;
     int rc = dp_real.munmap(addr, len);
+    if (rc == 0)
+        dp_unwind_unmapped();
     if (rc == 0 && ready() && dp_tracking) {
         /* Ours or not, whoever unmaps it (libunwind frees its trace cache
          * at thread exit, outside our hooks). */
@@ -411,6 +414,8 @@ DP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
     if (DP_UNLIKELY(unresolved((const void *)dp_real.mremap)))
         return MAP_FAILED;
     void *p = dp_real.mremap(old, old_len, new_len, flags, new_addr);
+    if (p != MAP_FAILED)
+        dp_unwind_unmapped();
     if (p != MAP_FAILED && ready() && TRACKING()) {
         int saved = errno;
         dp_in_hook++;
@@ -462,5 +467,7 @@ DP_EXPORT int dlclose(void *handle)
         dp_modules_refresh();
         dp_in_hook--;
     }
-    return dp_real.dlclose(handle);
+    int rc = dp_real.dlclose(handle);
+    dp_unwind_flush(); /* rules of code that may be gone */
+    return rc;
 }

@@ -4,6 +4,7 @@
 #include "mem.h"
 #include "options.h"
 #include "track.h"
+#include "unwind.h"
 
 #include <libunwind.h>
 #include <link.h>
@@ -91,8 +92,10 @@ static uint32_t intern(const uintptr_t *f, int n)
  * the unwinder a step (~100 instructions) before it reaches the program's. */
 static inline __attribute__((always_inline)) uint32_t capture(void)
 {
-    void *raw[DP_MAX_FRAMES + 8];
-    int n = unw_backtrace(raw, depth + 8);
+    uintptr_t raw[DP_MAX_FRAMES + 8];
+    int n = dp_unwind(raw, depth + 8);
+    if (n < 0)
+        n = unw_backtrace((void **)raw, depth + 8);
     uintptr_t f[DP_MAX_FRAMES];
     int k = 0;
     for (int i = 0; i < n && k < depth; i++) {
@@ -445,6 +448,8 @@ void dp_sites_init(int stacks_mode, uint64_t sample_bytes, int max_depth)
     sample_mean = (double)sample_bytes;
     depth = max_depth > DP_MAX_FRAMES ? DP_MAX_FRAMES : max_depth;
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&dp_sites_init);
+    if (mode != DP_STACKS_OFF)
+        dp_unwind_init();
     stack_slots = dp_mem_map(STACK_SLOTS * sizeof *stack_slots);
     stack_frames = dp_mem_map((size_t)MAX_STACKS * DP_MAX_FRAMES * sizeof *stack_frames);
     stack_len = dp_mem_map(MAX_STACKS);
