@@ -122,6 +122,7 @@ static void test_signal_stack(void **state)
     assert_int_equal(in_handler, -1);
     ss.ss_flags = SS_DISABLE;
     sigaltstack(&ss, NULL);
+    free(ss.ss_sp);
     /* Back on the thread's stack, the walk works again. */
     assert_true(rsp_frames(2) > 2);
 }
