@@ -412,10 +412,15 @@ static int compute(uintptr_t ip, struct rule *out)
 
 static __attribute__((noinline)) int get_rule_slow(uintptr_t ip, struct rule *out);
 
+static inline uint32_t home(uintptr_t ip)
+{
+    return (uint32_t)(((uint64_t)ip * 0x9e3779b97f4a7c15ull) >> 40);
+}
+
 /* The common case inline: the rule in its home slot. */
 static inline int get_rule(uintptr_t ip, struct rule *out)
 {
-    struct rule *e = &rules[(uint32_t)(((uint64_t)ip * 0x9e3779b97f4a7c15ull) >> 40) & (RULES - 1)];
+    struct rule *e = &rules[home(ip) & (RULES - 1)];
     uint16_t f = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
     if (DP_LIKELY((f & (R_FILLED | R_BAD)) == R_FILLED)) {
         out->cfa_off = e->cfa_off;
@@ -429,7 +434,7 @@ static inline int get_rule(uintptr_t ip, struct rule *out)
 
 static int get_rule_slow(uintptr_t ip, struct rule *out)
 {
-    uint32_t h = (uint32_t)(((uint64_t)ip * 0x9e3779b97f4a7c15ull) >> 40);
+    uint32_t h = home(ip);
     struct rule *free_slot = NULL;
     for (int i = 0; i < PROBES; i++) {
         struct rule *e = &rules[(h + (uint32_t)i) & (RULES - 1)];
