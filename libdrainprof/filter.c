@@ -16,6 +16,14 @@ int dp_filter_init(void)
     return 0;
 }
 
+void dp_filter_hold(uintptr_t start, size_t len)
+{
+    if (!dp_filter_counts || !len)
+        return;
+    for (uintptr_t g = start >> DP_FILTER_SHIFT; g <= (start + len - 1) >> DP_FILTER_SHIFT; g++)
+        dp_filter_mark(g << DP_FILTER_SHIFT, 1);
+}
+
 void dp_filter_mark(uintptr_t addr, int sign)
 {
     if (!dp_filter_counts)

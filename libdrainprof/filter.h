@@ -22,6 +22,10 @@
  * at the cost of a lookup). */
 int dp_filter_init(void);
 
+/* Counts one in every slot of [start, start + len) for good: blocks there
+ * always take free()'s slow path. */
+void dp_filter_hold(uintptr_t start, size_t len);
+
 /* Counts one tracked allocation at addr in or out. */
 void dp_filter_mark(uintptr_t addr, int sign);
 

@@ -23,10 +23,11 @@ struct dp_real dp_real;
 int dp_tracking = 1;
 
 /* dlsym allocates (calloc) while we resolve: those first requests are served
- * from this pool and never reach glibc. A pool block's header word holds its
- * size shifted left 3 with glibc's IS_MMAPPED bit set, so free()'s fast
- * path, which reads that bit, sends it to the slow path without a test of
- * its own. */
+ * from this pool and never reach glibc. The pool's slots in the tracked
+ * filter count one for good, so free()'s fast path, which tests only the
+ * filter, sends its blocks to the slow path without a test of its own. A
+ * pool block's header word holds its size shifted left 3 with glibc's
+ * IS_MMAPPED bit set, which keeps realloc's tail path off it too. */
 #define POOL_SIZE (64 * 1024)
 static char pool[POOL_SIZE] __attribute__((aligned(64)));
 static size_t pool_used;
@@ -93,7 +94,8 @@ int dp_shim_ready(void)
         char name[64];
         int glibc = dp_glibc_detect((void *)dp_real.malloc, name, sizeof name);
         dp_mem_pool_init();
-        dp_filter_init();
+        if (dp_filter_init() == 0)
+            dp_filter_hold((uintptr_t)pool, POOL_SIZE);
         /* Arenas are walked only where the probe found their layout;
          * otherwise glibc's blocks are counted as another allocator's. */
         int walkable = glibc && dp_glibc_probe(dp_real.malloc, dp_real.free) == 0;
@@ -236,9 +238,10 @@ static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
     return tracked(p);
 }
 
-/* An untracked arena chunk, whose free side needs nothing (frees are
- * derived), so a failed call has nothing to undo. Pool blocks read as
- * mmapped and take the cold path. */
+/* An untracked chunk, whose free side needs nothing (frees are derived,
+ * an untracked mmapped chunk was never counted), so a failed call has
+ * nothing to undo. Pool blocks fail the filter test and take the cold
+ * path. */
 static __attribute__((noinline)) void *realloc_full(void *old, size_t n)
 {
     const uint16_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);

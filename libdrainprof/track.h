@@ -69,8 +69,8 @@ void dp_track_learn_tail(void);
 
 /* The common case of an arena chunk, inline in the shim once glibc's
  * arenas are known: one header read, a call count, the carve test and the
- * sampling countdown (free: the mmapped bit and the tracked filter, no
- * count: a snapshot derives frees from calls and what is live). Anything
+ * sampling countdown (free: the tracked filter only, no count: a snapshot
+ * derives frees from calls and what is live). Anything
  * else goes to the slow path, which redoes the whole accounting. The
  * library's own calls (dp_in_hook) may be counted here; they are never
  * tracked. by_request: charged DP_MALLOC_CHARGE(n), else the header word;
@@ -158,14 +158,14 @@ static inline int dp_track_realloc_tail(void *old, size_t n)
  * registered thread too; called before glibc's own mallopt. */
 void dp_track_lower_tail_bound(size_t threshold);
 
-/* 1 when the free needs nothing more (not tracked by the filter's counts,
- * dp_filter_counts, and not mmapped); else the caller runs
- * dp_track_free_slow. The filter is read first: its slot of NULL always
- * counts one (filter.h), so a NULL p never has its header read. */
+/* 1 when the free needs nothing more: p is not tracked by the filter's
+ * counts (dp_filter_counts); else the caller runs dp_track_free_slow. An
+ * arena chunk's free is derived; an mmapped chunk is counted only while it
+ * is tracked (account_mmapped), so one the filter does not know was never
+ * counted. NULL and the shim's bootstrap pool count one for good. */
 static inline int dp_track_free_quick(void *p, const uint16_t *filter)
 {
-    return !__atomic_load_n(&filter[dp_filter_slot((uintptr_t)p)], __ATOMIC_RELAXED) &&
-           !(((const size_t *)p)[-1] & DP_IS_MMAPPED);
+    return !__atomic_load_n(&filter[dp_filter_slot((uintptr_t)p)], __ATOMIC_RELAXED);
 }
 /* Called from a pthread key destructor when a thread ends. */
 void dp_track_thread_exit(void);
