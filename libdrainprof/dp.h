@@ -41,6 +41,26 @@ struct dp_thread_hot {
 };
 extern __thread struct dp_thread_hot dp_hot;
 
+/* Adds one to a count only its owner writes, in one instruction: readers
+ * load it racily and an aligned 8-byte store is atomic on x86-64, so no
+ * lock prefix is needed, and C has no relaxed increment that is not a
+ * separate load and store. */
+static inline __attribute__((always_inline)) void dp_count_one(uint64_t *c)
+{
+    __asm__("addq $1, %0" : "+m"(*c));
+}
+
+/* Takes c from a countdown only its owner writes; 0 when that brought it to
+ * 0 or below. One subtraction in memory and a branch on its flags: C would
+ * load, subtract, store and test again. */
+static inline __attribute__((always_inline)) int dp_charge(int64_t *left, int64_t c)
+{
+    __asm__ goto("subq %1, %0\n\tjle %l[spent]" : : "m"(*left), "r"(c) : "cc", "memory" : spent);
+    return 1;
+spent:
+    return 0;
+}
+
 /* 0 in a process we do not profile (an exec'd child without
  * DRAINPROF_FOLLOW=1, or DRAINPROF_ENABLE=0): the shim only forwards. */
 extern int dp_tracking;

@@ -173,11 +173,18 @@ static __attribute__((noinline)) void *malloc_full(size_t n)
     return dp_track_alloc_as(p, 1, n, 1);
 }
 
+/* A call the tail path charged and found due. */
+static __attribute__((noinline)) void *malloc_due(size_t n)
+{
+    return dp_track_alloc_due(dp_real.malloc(n), n);
+}
+
 DP_EXPORT void *malloc(size_t n)
 {
-    if (DP_LIKELY(dp_track_malloc_tail(n)))
+    enum dp_tail t = dp_track_malloc_tail(n);
+    if (DP_LIKELY(t == DP_TAIL_DONE))
         return dp_real.malloc(n);
-    return malloc_full(n);
+    return t == DP_TAIL_DUE ? malloc_due(n) : malloc_full(n);
 }
 
 static __attribute__((noinline)) void free_cold(void *p)
@@ -253,11 +260,18 @@ static __attribute__((noinline)) void *realloc_full(void *old, size_t n)
     return dp_track_alloc_as(p, 1, n, 0);
 }
 
+/* The old block is an untracked thread-arena chunk, as in realloc_full. */
+static __attribute__((noinline)) void *realloc_due(void *old, size_t n)
+{
+    return dp_track_alloc_due(dp_real.realloc(old, n), n);
+}
+
 DP_EXPORT void *realloc(void *old, size_t n)
 {
-    if (DP_LIKELY(dp_track_realloc_tail(old, n)))
+    enum dp_tail t = dp_track_realloc_tail(old, n);
+    if (DP_LIKELY(t == DP_TAIL_DONE))
         return dp_real.realloc(old, n);
-    return realloc_full(old, n);
+    return t == DP_TAIL_DUE ? realloc_due(old, n) : realloc_full(old, n);
 }
 
 DP_EXPORT void *reallocarray(void *old, size_t n, size_t size)

@@ -258,7 +258,7 @@ static inline __attribute__((always_inline)) void account(struct dp_track_thread
     /* Counted in the TLS block while it is registered: the record is a cache
      * miss the sampled calls need not pay. */
     if (dp_hot.registered)
-        __atomic_store_n(&dp_hot.allocs, dp_hot.allocs + 1, __ATOMIC_RELAXED);
+        dp_count_one(&dp_hot.allocs);
     else
         BUMP(r->allocs, 1);
     size_t csize = word & ~(size_t)DP_SIZE_BITS;

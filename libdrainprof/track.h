@@ -97,7 +97,7 @@ static inline __attribute__((always_inline)) void *dp_track_alloc_as(void *p, in
      * slow path registers it, thread exit unregisters it and clears the
      * countdown. */
     if (DP_LIKELY(left > 0 && !carve)) {
-        __atomic_store_n(&dp_hot.allocs, dp_hot.allocs + 1, __ATOMIC_RELAXED);
+        dp_count_one(&dp_hot.allocs);
         return p;
     }
     return dp_track_alloc_slow(p, charge, 1);
@@ -108,32 +108,37 @@ static inline void *dp_track_alloc(void *p)
     return dp_track_alloc_as(p, 0, 0, 0);
 }
 
-/* Counts and charges a call the tail path forwards; 0 when it is due. */
-static inline __attribute__((always_inline)) int tail_charge(struct dp_thread_hot *t, size_t n)
+/* What the tail path (below) did with a call. */
+enum dp_tail { DP_TAIL_FULL, DP_TAIL_DUE, DP_TAIL_DONE };
+
+/* Charges a call the tail path would forward and counts it while it is not
+ * due. A due call stays charged: the full path then must not charge it
+ * again (dp_track_alloc_slow with taken). */
+static inline __attribute__((always_inline)) enum dp_tail tail_charge(struct dp_thread_hot *t, size_t n)
 {
-    int64_t left = t->sample_left - (int64_t)DP_MALLOC_CHARGE(n);
-    if (DP_UNLIKELY(left <= 0))
-        return 0;
-    t->sample_left = left;
-    __atomic_store_n(&t->allocs, t->allocs + 1, __ATOMIC_RELAXED);
-    return 1;
+    if (DP_UNLIKELY(!dp_charge(&t->sample_left, DP_MALLOC_CHARGE(n))))
+        return DP_TAIL_DUE;
+    dp_count_one(&t->allocs);
+    return DP_TAIL_DONE;
 }
 
-/* The tail path: 1 when malloc(n) needs nothing after the call, so it is
- * counted and charged here and forwarded as is. That holds in a thread
- * whose arena is a thread arena (tail_max is 0 until a chunk no tcache can
- * hand out showed that), for requests below the lowest mmap threshold in
- * force (dp_track_tail_bound): such a call can neither carve the main
- * arena's top nor return an mmapped chunk, the only two things the full
- * path would act on, bar glibc's last resorts when an arena cannot grow
- * (docs/performance.md). Never due: a due call takes the full path, which
- * charges it there. tail_max is non-zero only while the fast path is on
- * and the thread's countdown positive only while its TLS block is
- * registered. */
-static inline int dp_track_malloc_tail(size_t n)
+/* The tail path: DP_TAIL_DONE when malloc(n) needs nothing after the call,
+ * so it is counted and charged here and forwarded as is. That holds in a
+ * thread whose arena is a thread arena (tail_max is 0 until a chunk no
+ * tcache can hand out showed that), for requests below the lowest mmap
+ * threshold in force (dp_track_tail_bound): such a call can neither carve
+ * the main arena's top nor return an mmapped chunk, the only two things the
+ * full path would act on, bar glibc's last resorts when an arena cannot
+ * grow (docs/performance.md). DP_TAIL_DUE: charged and due, for the slow
+ * path; DP_TAIL_FULL: neither charged nor counted. tail_max is non-zero only
+ * while the fast path is on and the thread's countdown positive only while
+ * its TLS block is registered. */
+static inline enum dp_tail dp_track_malloc_tail(size_t n)
 {
     struct dp_thread_hot *t = &dp_hot;
-    return n < __atomic_load_n(&t->tail_max, __ATOMIC_RELAXED) && tail_charge(t, n);
+    if (n >= __atomic_load_n(&t->tail_max, __ATOMIC_RELAXED))
+        return DP_TAIL_FULL;
+    return tail_charge(t, n);
 }
 
 /* realloc's tail path, the same for an untracked chunk of a thread arena
@@ -141,17 +146,28 @@ static inline int dp_track_malloc_tail(size_t n)
  * carved from the main arena's top) and a request of at least a byte
  * (realloc(p, 0) frees). A NULL old fails the filter test (filter.h). A
  * call that fails leaves the old block in place, counted as a call. */
-static inline int dp_track_realloc_tail(void *old, size_t n)
+static inline enum dp_tail dp_track_realloc_tail(void *old, size_t n)
 {
     struct dp_thread_hot *t = &dp_hot;
     if (n == 0 || n >= __atomic_load_n(&t->tail_max, __ATOMIC_RELAXED))
-        return 0;
+        return DP_TAIL_FULL;
     /* tail_max is non-zero only while the fast path is on, so is the filter. */
     if (__atomic_load_n(&dp_filter_counts[dp_filter_slot((uintptr_t)old)], __ATOMIC_RELAXED))
-        return 0;
+        return DP_TAIL_FULL;
     if ((((const size_t *)old)[-1] & (DP_IS_MMAPPED | DP_NON_MAIN_ARENA)) != DP_NON_MAIN_ARENA)
-        return 0;
+        return DP_TAIL_FULL;
     return tail_charge(t, n);
+}
+
+/* After a call the tail path charged and found due (p: its result). A
+ * call that failed gives its charge back. */
+static inline void *dp_track_alloc_due(void *p, size_t n)
+{
+    if (DP_UNLIKELY(!p)) {
+        dp_hot.sample_left += (int64_t)DP_MALLOC_CHARGE(n);
+        return p;
+    }
+    return dp_track_alloc_slow(p, DP_MALLOC_CHARGE(n), 1);
 }
 
 /* Lowers dp_track_tail_bound for a new mmap threshold (mallopt), in every
