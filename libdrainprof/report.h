@@ -10,7 +10,7 @@ int dp_report_check_dir(const char *dir);
 /* Creates dir/drainprof.<comm>.<pid>[.N].jsonl (O_EXCL, O_NOFOLLOW, 0600).
  * Returns 0, or -1 after one warning naming DRAINPROF_DIR. */
 int dp_report_open(const char *dir, const char *comm, int pid);
-/* Writes one whole line; returns 0 or -1. */
+/* Writes whole lines (one or more) in one write(2); returns 0 or -1. */
 int dp_report_line(const char *line, size_t len);
 int dp_report_is_open(void);
 /* In a fork child: forget the parent's file without touching it. */

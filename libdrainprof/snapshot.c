@@ -414,28 +414,64 @@ static void write_line(struct jbuf *j)
         dp_invariant_failed("report line fits its buffer", __FILE__, __LINE__);
 }
 
+/* Module and stack lines go out in batches of whole lines, so one
+ * descriptor check and one write(2) serve many: a program's first
+ * snapshots can have thousands of stacks. */
+static size_t batched; /* bytes of whole lines waiting at the start of line[] */
+
+static void batch_flush(void)
+{
+    if (batched)
+        dp_report_line(line, batched);
+    batched = 0;
+}
+
+static void batch_begin(struct jbuf *j)
+{
+    jb_init(j, line + batched, sizeof line - batched);
+}
+
+/* 0 when the line did not fit after the waiting ones: they are written
+ * and the caller formats the line again. */
+static int batch_end(struct jbuf *j)
+{
+    size_t n = jb_line(j);
+    if (n) {
+        batched += n;
+        return 1;
+    }
+    if (batched) {
+        batch_flush();
+        return 0;
+    }
+    dp_invariant_failed("report line fits its buffer", __FILE__, __LINE__);
+    return 1;
+}
+
 static void write_new_modules(struct jbuf *j)
 {
     struct dp_module m[16];
     int n;
     dp_modules_refresh();
     while ((n = dp_modules_take_new(m, 16)) > 0)
-        for (int i = 0; i < n; i++) {
-            jb_init(j, line, sizeof line);
-            jb_obj(j, NULL);
-            jb_str(j, "type", "module");
-            jb_str(j, "path", m[i].path);
-            jb_hex(j, "base", m[i].base);
-            jb_hex(j, "end", m[i].end);
-            if (m[i].build_id[0])
-                jb_str(j, "build_id", m[i].build_id);
-            else
-                jb_null(j, "build_id");
-            jb_end_obj(j);
-            write_line(j);
-        }
+        for (int i = 0; i < n; i++)
+            do {
+                batch_begin(j);
+                jb_obj(j, NULL);
+                jb_str(j, "type", "module");
+                jb_str(j, "path", m[i].path);
+                jb_hex(j, "base", m[i].base);
+                jb_hex(j, "end", m[i].end);
+                if (m[i].build_id[0])
+                    jb_str(j, "build_id", m[i].build_id);
+                else
+                    jb_null(j, "build_id");
+                jb_end_obj(j);
+            } while (!batch_end(j));
 }
 
+/* Writes the stacks (and modules) recorded since the last snapshot; line[]
+ * is free again when it returns. */
 static void write_new_stacks(struct jbuf *j)
 {
     uint32_t n = dp_sites_stack_count();
@@ -446,17 +482,19 @@ static void write_new_stacks(struct jbuf *j)
         int k = dp_sites_frames(stacks_written, frames, DP_MAX_FRAMES);
         if (!k)
             continue;
-        jb_init(j, line, sizeof line);
-        jb_obj(j, NULL);
-        jb_str(j, "type", "stack");
-        jb_u64(j, "id", stacks_written);
-        jb_arr(j, "frames");
-        for (int i = 0; i < k; i++)
-            jb_hex(j, NULL, frames[i]);
-        jb_end_arr(j);
-        jb_end_obj(j);
-        write_line(j);
+        do {
+            batch_begin(j);
+            jb_obj(j, NULL);
+            jb_str(j, "type", "stack");
+            jb_u64(j, "id", stacks_written);
+            jb_arr(j, "frames");
+            for (int i = 0; i < k; i++)
+                jb_hex(j, NULL, frames[i]);
+            jb_end_arr(j);
+            jb_end_obj(j);
+        } while (!batch_end(j));
     }
+    batch_flush();
 }
 
 static void stack_or_null(struct jbuf *j, const char *key, uint32_t id)

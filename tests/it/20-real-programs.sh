@@ -57,3 +57,28 @@ run perl perl -e 'my %h; $h{$_} = "v" x ($_ % 100) for 1..50000; my @k = sort ke
 run git git -C repo log --stat --format=%s
 run pipeline sh -c 'seq 1 20000 | sort -r | (/usr/bin/python3 -c "import sys; print(sum(int(l) for l in sys.stdin))"; echo sub) | cat; (echo a; sleep 0.3; echo b) | tr a-z A-Z'
 run forks sh -c '{ for i in 1 2 3 4; do (echo child $i; exit $i) & done; wait; echo done; } | sort; exit 4'
+
+# A program with many allocation sites (python importing modules) in all
+# mode: its exit snapshot has more stack lines than one write buffer holds
+# (256 KiB), which are written in several batches. Each id must appear
+# once, in order, before any snapshot that names it.
+mkdir rep.allmode
+LD_PRELOAD="$LIB" DRAINPROF_DIR="$WORK/rep.allmode" DRAINPROF_STACKS=all DRAINPROF_INTERVAL=0 \
+  /usr/bin/python3 -c "import json, email.parser, http.client, xml.dom.minidom, unittest, asyncio, decimal; print('ok')" > allmode.out
+python3 - rep.allmode <<'PY'
+import glob, json, sys
+f, = glob.glob(sys.argv[1] + "/*.jsonl")
+seen, stack_bytes = [], 0
+for line in open(f):
+    o = json.loads(line)
+    if o["type"] == "stack":
+        seen.append(o["id"])
+        stack_bytes += len(line)
+    elif o["type"] == "snapshot":
+        named = [s["stack"] for s in o["top_sites"]] + [r["stack"] for r in o["regions"] if r["stack"]]
+        missing = [s for s in named if s not in set(seen)]
+        assert not missing, "snapshot %d names unwritten stacks %s" % (o["seq"], missing[:5])
+assert stack_bytes > 256 << 10, "only %d bytes of stack lines: the batches were not exercised" % stack_bytes
+assert seen == list(range(1, len(seen) + 1)), "stack ids not 1..%d in order" % len(seen)
+print("ok allmode (%d stacks, %d bytes of stack lines)" % (len(seen), stack_bytes))
+PY
