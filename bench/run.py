@@ -239,6 +239,7 @@ def bench_workloads(runner, names, configs, runs, target_runs, tsv):
                 continue
             res[n][c] = {
                 "wall": med([r["wall"] for r in good]),
+                "wall_range": (min(r["wall"] for r in good), max(r["wall"] for r in good)) if good else None,
                 "cpu": med([r["cpu"] for r in good]),
                 "rss": med([r["maxrss_kib"] * 1024 for r in good]),
                 "failed": len(rs) - len(good), "runs": len(rs),
@@ -263,8 +264,8 @@ def print_tables(wl, configs, skip, res, logdir):
         log("== %s: %s" % (n, " ".join(
             os.path.basename(a) if i == 0 else a.replace(ROOT + os.sep, "")
             for i, a in enumerate(argv))))
-        log("%-10s %9s %8s %9s %8s %9s %8s  %s" % (
-            "config", "wall s", "x plain", "cpu s", "x plain", "RSS MiB", "x plain", "note"))
+        log("%-10s %9s %8s %9s %8s %9s %8s %13s  %s" % (
+            "config", "wall s", "x plain", "cpu s", "x plain", "RSS MiB", "x plain", "wall min-max", "note"))
         p = res[n].get("plain")
         for c in configs:
             r = res[n][c]
@@ -281,9 +282,9 @@ def print_tables(wl, configs, skip, res, logdir):
                     return None
                 return r[k] / p[k]
             note = "%d of %d runs failed" % (r["failed"], r["runs"]) if r["failed"] else ""
-            log("%-10s %9.3f %8s %9.3f %8s %9.1f %8s  %s" % (
+            log("%-10s %9.3f %8s %9.3f %8s %9.1f %8s %13s  %s" % (
                 c, r["wall"], fmt(ratio("wall"), ".3f"), r["cpu"], fmt(ratio("cpu"), ".3f"),
-                r["rss"] / MIB, fmt(ratio("rss"), ".3f"), note))
+                r["rss"] / MIB, fmt(ratio("rss"), ".3f"), "%.3f-%.3f" % r["wall_range"], note))
         s, e = res[n].get("sample"), res[n].get("empty")
         if s and e and s["wall"] and e["wall"]:
             log("sample vs empty: wall %s, cpu %s" % (
