@@ -240,6 +240,7 @@ def bench_workloads(runner, names, configs, runs, target_runs, tsv):
             res[n][c] = {
                 "wall": med([r["wall"] for r in good]),
                 "wall_range": (min(r["wall"] for r in good), max(r["wall"] for r in good)) if good else None,
+                "wall_quartiles": statistics.quantiles([r["wall"] for r in good], n=4) if len(good) > 1 else None,
                 "cpu": med([r["cpu"] for r in good]),
                 "rss": med([r["maxrss_kib"] * 1024 for r in good]),
                 "failed": len(rs) - len(good), "runs": len(rs),
@@ -387,6 +388,12 @@ def print_targets(res, big, mib):
         o = sample_over(n, "empty")
         log("%s  sample within 3%% of the empty interposer on %s: paired %s (medians %s)" % (
             verdict(None if o is None else o <= 0.03), n, pct(o), pct(d)))
+    # How far a verdict can be trusted: the spread of plain's own runs.
+    for n in churn:
+        q = (res[n].get("plain") or {}).get("wall_quartiles")
+        if q:
+            log("info   noise on %s: the middle half of plain's runs spans %.1f%% of their median" % (
+                n, 100 * (q[2] - q[0]) / q[1]))
     # The targets are set on the churn workloads; the other workloads'
     # ratio is printed for reading, not judged.
     for n in res:
