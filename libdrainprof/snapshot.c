@@ -53,9 +53,9 @@ struct arena_out {
     struct dp_walk walk;
 };
 
-/* Everything one snapshot computes before it is written. */
-/* Each snapshot clears the fields up to arena; the arrays after it are
- * filled as far as they are used (clearing all of them touched 340 KiB). */
+/* Everything one snapshot computes before it is written. Each snapshot
+ * clears the fields up to arena; the arrays after it are filled as far as
+ * they are used (clearing all of them touched 340 KiB). */
 static struct snap {
     struct dp_totals tot;
     int narenas;
