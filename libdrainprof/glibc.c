@@ -62,7 +62,7 @@ static int ends_with_libc(const char *path)
     return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
 }
 
-int dp_glibc_detect(void *next_malloc, char *name, size_t cap)
+static int detect(void *next_malloc, char *name, size_t cap)
 {
     Dl_info info;
     if (!dladdr(next_malloc, &info) || !info.dli_fname) {
@@ -78,6 +78,21 @@ int dp_glibc_detect(void *next_malloc, char *name, size_t cap)
     if (!name[0])
         snprintf(name, cap, "main-executable");
     return 0;
+}
+
+/* The shim and the constructor both ask, one after the other; dladdr
+ * searches symbol tables (~140k instructions), so the answer is kept. */
+int dp_glibc_detect(void *next_malloc, char *name, size_t cap)
+{
+    static void *asked;
+    static int answer;
+    static char known[256];
+    if (!asked || asked != next_malloc) {
+        answer = detect(next_malloc, known, sizeof known);
+        asked = next_malloc;
+    }
+    snprintf(name, cap, "%s", known);
+    return answer;
 }
 
 /* As glibc reads a size tunable (decimal, 0x hex, leading-0 octal); a
