@@ -268,11 +268,6 @@ static int run(const uint8_t *p, const uint8_t *end, const struct cie *c, uintpt
         case 0x08:
             set_reg(r, uleb(&p, end), SAME, 0);
             break;
-        case 0x09:
-            reg = uleb(&p, end);
-            uleb(&p, end);
-            set_reg(r, reg, OTHER, 0);
-            break;
         case 0x0a:
             if (depth == 4)
                 return -1;
@@ -317,7 +312,7 @@ static int run(const uint8_t *p, const uint8_t *end, const struct cie *c, uintpt
         case 0x13:
             r->cfa_off = sleb(&p, end) * c->data_align;
             break;
-        case 0x14:
+        case 0x09: case 0x14: /* register, val_offset: the register is kept some other way */
             reg = uleb(&p, end);
             uleb(&p, end);
             set_reg(r, reg, OTHER, 0);
