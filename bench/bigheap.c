@@ -8,7 +8,10 @@
  *      call (the "snapshot window"),
  *   3. waits as long again without snapshots (the "control window").
  * The worst single malloc/free latency in each window tells how long a
- * snapshot stalls the allocating threads, beyond the scheduler's own noise.
+ * snapshot stalls the allocating threads, beyond the scheduler's own noise;
+ * so does the worst of the calls that overlapped a snapshot call (the
+ * "during" figures), which leaves out the 100 ms gaps between snapshots,
+ * when the main thread sleeps and nothing of the profiler runs.
  * Without libdrainprof the snapshot call is absent and only the control
  * figures mean anything.
  *
@@ -27,18 +30,23 @@
 #include <unistd.h>
 
 enum { PH_WARMUP, PH_SNAP, PH_CONTROL, PH_STOP, NPHASES };
+/* Where a call's latency is recorded: its phase, and (as well) DURING when
+ * it overlapped a snapshot call. */
+enum { DURING = NPHASES, NSLOTS };
 /* Latency histogram bounds in microseconds; the last bucket is >= 1 ms. */
 static const double bounds_us[] = {1, 10, 100, 1000};
 #define NBUCKETS 5
 
 static _Atomic int phase;
+/* Odd while the main thread is inside drainprof_snapshot(). */
+static _Atomic unsigned snap_seq;
 
 struct worker {
     pthread_t tid;
     uint64_t seed;
-    double max_us[NPHASES];
-    uint64_t hist[NPHASES][NBUCKETS];
-    uint64_t calls[NPHASES];
+    double max_us[NSLOTS];
+    uint64_t hist[NSLOTS][NBUCKETS];
+    uint64_t calls[NSLOTS];
 };
 
 static double now_us(void)
@@ -78,16 +86,22 @@ static void *work(void *arg)
         uint64_t r = next_rand(&w->seed);
         void **slot = &set[r % SET];
         size_t n = 16 + (r >> 16) % 4081;
+        unsigned q0 = atomic_load_explicit(&snap_seq, memory_order_acquire);
         double t0 = now_us();
         free(*slot);
         double t1 = now_us();
         *slot = malloc(n);
         double t2 = now_us();
+        unsigned q1 = atomic_load_explicit(&snap_seq, memory_order_acquire);
         if (!*slot)
             abort();
         *(volatile char *)*slot = 1;
         record(w, ph, t1 - t0);
         record(w, ph, t2 - t1);
+        if ((q0 & 1) || q1 != q0) {
+            record(w, DURING, t1 - t0);
+            record(w, DURING, t2 - t1);
+        }
     }
     for (int i = 0; i < SET; i++)
         free(set[i]);
@@ -184,9 +198,11 @@ int main(int argc, char **argv)
     for (int k = 0; k < snaps; k++) {
         if (k)
             sleep_ms(100);
+        atomic_fetch_add(&snap_seq, 1);
         double t0 = now_us();
         DRAINPROF_SNAPSHOT("bench");
         snap_ms[k] = (now_us() - t0) / 1000;
+        atomic_fetch_add(&snap_seq, 1);
     }
     sleep_ms(50); /* a stall that began inside the last call still counts */
     double window_ms = (now_us() - s0) / 1000;
@@ -210,8 +226,10 @@ int main(int argc, char **argv)
                                : (snap_ms[snaps / 2 - 1] + snap_ms[snaps / 2]) / 2;
         printf("\nsnapshot_ms_median=%.3f snapshot_ms_max=%.3f\n", med, snap_ms[snaps - 1]);
     }
-    static const char *names[] = {"warmup", "snap", "control"};
-    for (int ph = PH_SNAP; ph <= PH_CONTROL; ph++) {
+    static const char *names[NSLOTS] = {"warmup", "snap", "control", "stop", "during"};
+    static const int shown[] = {PH_SNAP, PH_CONTROL, DURING};
+    for (size_t s = 0; s < sizeof shown / sizeof shown[0]; s++) {
+        int ph = shown[s];
         double mx = 0;
         uint64_t calls = 0, hist[NBUCKETS] = {0};
         for (int i = 0; i < workers; i++) {
