@@ -1,5 +1,6 @@
 /* Start-up, the sampler thread, fork and exit: the library's life cycle. */
 #include "dp.h"
+#include "filter.h"
 #include "glibc.h"
 #include "mem.h"
 #include "modules.h"
@@ -144,10 +145,12 @@ static void fork_prepare(void)
     dp_sites_fork_prepare();
     dp_track_fork_prepare();
     dp_mem_fork_prepare();
+    dp_filter_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+    dp_filter_fork_release();
     dp_mem_fork_release();
     dp_track_fork_release(0);
     dp_sites_fork_release();
@@ -162,6 +165,7 @@ static void fork_parent(void)
  * just execs (most of them) costs nothing. */
 static void fork_child(void)
 {
+    dp_filter_fork_release();
     dp_mem_fork_release();
     dp_track_fork_release(1);
     dp_sites_fork_release();

@@ -112,8 +112,8 @@ int dp_shim_ready(void)
  * child waits to start its sampler); 1 forward, tracking (if at all)
  * through the slow path; 2 glibc's arenas, the inline fast path. */
 static int hot;
-/* dp_filter_counts while hot is 2, else NULL: free's one test of both. */
-static const uint16_t *fast_filter;
+/* dp_filter_bits while hot is 2, else NULL: free's one test of both. */
+static const uint64_t *fast_filter;
 
 void dp_shim_rearm(void)
 {
@@ -122,9 +122,9 @@ void dp_shim_rearm(void)
         if (!dp_tracking)
             h = 1;
         else if (!__atomic_load_n(&dp_child_pending, __ATOMIC_ACQUIRE))
-            h = dp_track_glibc && dp_filter_counts ? 2 : 1;
+            h = dp_track_glibc && dp_filter_bits ? 2 : 1;
     }
-    __atomic_store_n(&fast_filter, h == 2 ? dp_filter_counts : NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&fast_filter, h == 2 ? dp_filter_bits : NULL, __ATOMIC_RELEASE);
     __atomic_store_n(&hot, h, __ATOMIC_RELEASE);
 }
 
@@ -198,7 +198,7 @@ static __attribute__((noinline)) void free_cold(void *p)
 
 DP_EXPORT void free(void *p)
 {
-    const uint16_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
+    const uint64_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
     if (DP_LIKELY(f) && DP_LIKELY(dp_track_free_quick(p, f))) {
         dp_real.free(p);
         return;
@@ -236,7 +236,7 @@ static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
         return realloc_from_pool(old, n);
     if (DP_UNLIKELY(!WARM()))
         return old ? NULL : pool_alloc(n, 16);
-    const uint16_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
+    const uint64_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
     if (old && !(f && dp_track_free_quick(old, f)))
         dp_track_free_slow(old);
     void *p = dp_real.realloc(old, n);
@@ -251,7 +251,7 @@ static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
  * path. */
 static __attribute__((noinline)) void *realloc_full(void *old, size_t n)
 {
-    const uint16_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
+    const uint64_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
     if (DP_UNLIKELY(!f || !old) || DP_UNLIKELY(!dp_track_free_quick(old, f)))
         return realloc_cold(old, n);
     void *p = dp_real.realloc(old, n);

@@ -189,7 +189,7 @@ static inline __attribute__((always_inline)) int track(void *p, size_t usable, s
  * miss the frees of other chunks need not pay. */
 static int untrack(void *p, int carve)
 {
-    if (dp_filter_counts && !dp_filter_maybe((uintptr_t)p))
+    if (dp_filter_bits && !dp_filter_maybe((uintptr_t)p))
         return 0;
     int found = dp_sites_free(p);
     if (found)

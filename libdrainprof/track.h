@@ -152,7 +152,7 @@ static inline enum dp_tail dp_track_realloc_tail(void *old, size_t n)
     if (n == 0 || n >= __atomic_load_n(&t->tail_max, __ATOMIC_RELAXED))
         return DP_TAIL_FULL;
     /* tail_max is non-zero only while the fast path is on, so is the filter. */
-    if (__atomic_load_n(&dp_filter_counts[dp_filter_slot((uintptr_t)old)], __ATOMIC_RELAXED))
+    if (dp_filter_maybe((uintptr_t)old))
         return DP_TAIL_FULL;
     if ((((const size_t *)old)[-1] & (DP_IS_MMAPPED | DP_NON_MAIN_ARENA)) != DP_NON_MAIN_ARENA)
         return DP_TAIL_FULL;
@@ -175,13 +175,13 @@ static inline void *dp_track_alloc_due(void *p, size_t n)
 void dp_track_lower_tail_bound(size_t threshold);
 
 /* 1 when the free needs nothing more: p is not tracked by the filter's
- * counts (dp_filter_counts); else the caller runs dp_track_free_slow. An
+ * bits (dp_filter_bits); else the caller runs dp_track_free_slow. An
  * arena chunk's free is derived; an mmapped chunk is counted only while it
  * is tracked (account_mmapped), so one the filter does not know was never
  * counted. NULL and the shim's bootstrap pool count one for good. */
-static inline int dp_track_free_quick(void *p, const uint16_t *filter)
+static inline int dp_track_free_quick(void *p, const uint64_t *filter)
 {
-    return !__atomic_load_n(&filter[dp_filter_slot((uintptr_t)p)], __ATOMIC_RELAXED);
+    return !dp_filter_maybe_in(filter, (uintptr_t)p);
 }
 /* Called from a pthread key destructor when a thread ends. */
 void dp_track_thread_exit(void);
