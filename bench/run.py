@@ -414,23 +414,29 @@ def print_targets(res, big, mib):
         q = s["paired"][ref] if s else None
         return None if q is None else q - 1
 
-    def interval(n, ref):
+    def interval(n, ref, limit):
+        """The interval, and whether it decides the target: a verdict whose
+        interval spans the limit says so, rather than reading as certain."""
         s = res[n].get("sample")
         ci = s["paired_ci"][ref] if s else None
-        return "" if not ci else ", 95%% interval %s..%s" % (pct(ci[0] - 1), pct(ci[1] - 1))
+        if not ci:
+            return ""
+        spans = ci[0] - 1 <= limit < ci[1] - 1
+        return ", 95%% interval %s..%s%s" % (pct(ci[0] - 1), pct(ci[1] - 1),
+                                          ", which spans the limit" if spans else "")
 
     for n in churn:
         o = sample_over(n, "plain")
         ok = None if o is None else o <= 0.05
         soft = o is not None and o <= 0.10
         log("%s  sample <= 5%% over plain (hard 10%%) on %s: paired %s%s (medians %s)" % (
-            verdict(ok, soft), n, pct(o), interval(n, "plain"), pct(overhead(res, n, "sample"))))
+            verdict(ok, soft), n, pct(o), interval(n, "plain", 0.05), pct(overhead(res, n, "sample"))))
     for n in churn:
         s, e = res[n].get("sample"), res[n].get("empty")
         d = s["wall"] / e["wall"] - 1 if s and e and s["wall"] and e["wall"] else None
         o = sample_over(n, "empty")
         log("%s  sample within 3%% of the empty interposer on %s: paired %s%s (medians %s)" % (
-            verdict(None if o is None else o <= 0.03), n, pct(o), interval(n, "empty"), pct(d)))
+            verdict(None if o is None else o <= 0.03), n, pct(o), interval(n, "empty", 0.03), pct(d)))
     # How far a verdict can be trusted: the spread of plain's own runs.
     for n in churn:
         q = (res[n].get("plain") or {}).get("wall_quartiles")
