@@ -14,7 +14,8 @@ Environment: BENCH_RUNS (runs per configuration), BENCH_TARGET_RUNS
 (rounds of the target workloads), BENCH_ONLY (comma-separated
 workload names), BENCH_CONFIGS (comma-separated configuration names),
 BENCH_TIMEOUT (seconds per run, default 120), BENCH_HEAP_MIB (bigheap size,
-default 1024), BENCH_SKIP=bigheap (leave out the snapshot-cost run).
+default 1024), BENCH_SKIP=bigheap,callgrind (leave out the snapshot-cost
+run, the instruction counts).
 """
 import argparse
 import glob
@@ -395,6 +396,69 @@ def print_bigheap(big, mib):
             log("  report: no 'bench' snapshot lines found")
 
 
+# callgrind's figure: (instructions at 400k operations - at 200k) / 200k,
+# start-up and exit cancelled out.
+CG_OPS = (200000, 400000)
+
+
+def instruction_counts(runner):
+    """Instructions per churn operation (churn -t 1) under plain, the empty
+    interposer, off and sample mode, by callgrind: deterministic where wall
+    time on this machine strays by several percent, so it shows what the
+    call paths cost apart from the noise. Returns {config: count} and a
+    reason when nothing could be counted."""
+    vg = shutil.which("valgrind")
+    if not vg:
+        return {}, "valgrind not installed"
+    churn = os.path.join(runner.b, "bench", "churn")
+    counts, why = {}, None
+    for config in ("plain", "empty", "off", "sample"):
+        if runner.available(config):
+            continue
+        env = dict(os.environ)
+        if config == "empty":
+            env["LD_PRELOAD"] = runner.empty
+        elif config != "plain":
+            # FOLLOW: the library would otherwise drop itself from
+            # LD_PRELOAD in valgrind's launcher, and churn would run bare.
+            env.update(LD_PRELOAD=runner.lib, DRAINPROF_DIR=tempfile.mkdtemp(prefix="cg-", dir=runner.tmp),
+                       DRAINPROF_STACKS=config, DRAINPROF_INTERVAL="0", DRAINPROF_FOLLOW="1")
+        totals = []
+        for n in CG_OPS:
+            d = tempfile.mkdtemp(prefix="cgo-", dir=runner.tmp)
+            try:
+                p = subprocess.run([vg, "--tool=callgrind", "--callgrind-out-file=" + os.path.join(d, "cg.%p"),
+                                    churn, "-t", "1", "-n", str(n)], env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, timeout=runner.timeout)
+            except subprocess.TimeoutExpired:
+                p = None
+            total = 0
+            for f in glob.glob(os.path.join(d, "cg.*")):
+                with open(f) as fh:
+                    total += sum(int(line.split()[1]) for line in fh if line.startswith("summary:"))
+            if not p or p.returncode != 0 or not total:
+                why = "callgrind failed under %s" % config
+                break
+            totals.append(total)
+        if len(totals) == len(CG_OPS):
+            counts[config] = (totals[1] - totals[0]) / (CG_OPS[1] - CG_OPS[0])
+    return counts, why
+
+
+def print_instructions(counts, why):
+    log()
+    log("== instructions per churn operation (callgrind, churn -t 1, (%dk - %dk operations) / %dk)" % (
+        CG_OPS[1] // 1000, CG_OPS[0] // 1000, (CG_OPS[1] - CG_OPS[0]) // 1000))
+    if why:
+        log("(%s)" % why)
+    order = list(counts)
+    for i, (c, v) in enumerate(counts.items()):
+        # Each against the references before it (plain, then the empty interposer).
+        extra = "".join("  %+.0f (%s) over %s" % (v - counts[ref], pct(v / counts[ref] - 1), ref)
+                        for ref in ("plain", "empty") if ref in order[:i])
+        log("%-10s %7.0f%s" % (c, v, extra))
+
+
 def verdict(ok, soft=None):
     if ok is None:
         return "n/a "
@@ -476,7 +540,7 @@ def print_targets(res, big, mib):
     kv = big.get("sample")
     if not kv or "snapshot_ms_max" not in kv:
         log("n/a   snapshot of a %d MiB heap < 50 ms: no snapshot figures" % mib)
-        log("n/a   no thread stalled > 1 ms during snapshots: no snapshot figures")
+        log("n/a   no thread stalled > 1 ms by a snapshot: no snapshot figures")
         return
     mx = float(kv["snapshot_ms_max"])
     log("%s  snapshot of a %d MiB heap < 50 ms: max %.1f ms" % (verdict(mx < 50), mib, mx))
@@ -523,6 +587,8 @@ def main():
         if "bigheap" not in os.environ.get("BENCH_SKIP", ""):
             big = run_bigheap(runner, mib)
             print_bigheap(big, mib)
+        if "callgrind" not in os.environ.get("BENCH_SKIP", ""):
+            print_instructions(*instruction_counts(runner))
         print_targets(res, big, mib)
         log()
         log("raw results: %s" % os.path.relpath(tsv_path))
