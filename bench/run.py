@@ -100,11 +100,10 @@ class Runner:
             return "heaptrack not installed"
         return None
 
-    def run(self, config, argv, extra_env=()):
-        """Runs argv once under config. Returns a dict of figures; 'ok' is
-        False when the run failed. Drainprof runs also carry report_rss()."""
+    def preload_env(self, config, extra_env=()):
+        """The environment assignments that put argv under an interposer
+        configuration, and the report directory of a libdrainprof one."""
         env = list(extra_env)
-        cmd = list(argv)
         rdir = None
         if config == "empty":
             env.append("LD_PRELOAD=" + self.empty)
@@ -114,7 +113,14 @@ class Runner:
                     "DRAINPROF_STACKS=" + config]
             if not any(e.startswith("DRAINPROF_INTERVAL=") for e in env):
                 env.append("DRAINPROF_INTERVAL=1")
-        elif config == "heaptrack":
+        return env, rdir
+
+    def run(self, config, argv, extra_env=()):
+        """Runs argv once under config. Returns a dict of figures; 'ok' is
+        False when the run failed. Drainprof runs also carry report_rss()."""
+        env, rdir = self.preload_env(config, extra_env)
+        cmd = list(argv)
+        if config == "heaptrack":
             rdir = tempfile.mkdtemp(prefix="ht-", dir=self.tmp)
             cmd = [self.heaptrack, "-o", os.path.join(rdir, "ht")] + cmd
         out = os.path.join(self.tmp, "run.log")
@@ -415,14 +421,11 @@ def instruction_counts(runner):
     for config in ("plain", "empty", "off", "sample"):
         if runner.available(config):
             continue
+        # FOLLOW: the library would otherwise drop itself from LD_PRELOAD
+        # in valgrind's launcher, and churn would run bare.
+        assigns, _ = runner.preload_env(config, ["DRAINPROF_INTERVAL=0", "DRAINPROF_FOLLOW=1"])
         env = dict(os.environ)
-        if config == "empty":
-            env["LD_PRELOAD"] = runner.empty
-        elif config != "plain":
-            # FOLLOW: the library would otherwise drop itself from
-            # LD_PRELOAD in valgrind's launcher, and churn would run bare.
-            env.update(LD_PRELOAD=runner.lib, DRAINPROF_DIR=tempfile.mkdtemp(prefix="cg-", dir=runner.tmp),
-                       DRAINPROF_STACKS=config, DRAINPROF_INTERVAL="0", DRAINPROF_FOLLOW="1")
+        env.update(a.split("=", 1) for a in assigns)
         totals = []
         for n in CG_OPS:
             d = tempfile.mkdtemp(prefix="cgo-", dir=runner.tmp)
