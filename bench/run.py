@@ -249,6 +249,7 @@ def bench_workloads(runner, names, configs, runs, target_runs, tsv):
             if skip[c]:
                 res[n][c] = None
                 continue
+            ratios = {ref: paired_ratios(rs, raw[n].get(ref, [])) for ref in ("plain", "empty")}
             res[n][c] = {
                 "wall": med([r["wall"] for r in good]),
                 "wall_range": (min(r["wall"] for r in good), max(r["wall"] for r in good)) if good else None,
@@ -260,9 +261,8 @@ def bench_workloads(runner, names, configs, runs, target_runs, tsv):
                 "total": [r["total"] for r in good if "self" in r],
                 "self_map": [r["self_map"] for r in good if "self" in r],
                 "peak": [r["peak"] for r in good if "self" in r],
-                "paired": {ref: paired(rs, raw[n].get(ref, [])) for ref in ("plain", "empty")},
-                "paired_ci": {ref: median_interval(paired_ratios(rs, raw[n].get(ref, [])))
-                              for ref in ("plain", "empty")},
+                "paired": {ref: med(ratios[ref]) for ref in ratios},
+                "paired_ci": {ref: median_interval(ratios[ref]) for ref in ratios},
             }
     return wl, skip, res
 
@@ -281,13 +281,10 @@ def round_order(live, i):
     return core + rest if (i // len(perms)) % 2 == 0 else rest + core
 
 
-def paired(rs, refs):
-    """Median over rounds of wall / the reference's wall in the same round:
-    the two ran back to back, so drift on the machine cancels out."""
-    return med(paired_ratios(rs, refs))
-
-
 def paired_ratios(rs, refs):
+    """wall / the reference's wall in the same round, per round (their
+    median is the paired figure): the two ran back to back, so drift on the
+    machine cancels out."""
     return [r["wall"] / q["wall"] for r, q in zip(rs, refs) if r["ok"] and q["ok"] and q["wall"]]
 
 
