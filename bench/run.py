@@ -14,8 +14,8 @@ Environment: BENCH_RUNS (runs per configuration), BENCH_TARGET_RUNS
 (rounds of the target workloads), BENCH_ONLY (comma-separated
 workload names), BENCH_CONFIGS (comma-separated configuration names),
 BENCH_TIMEOUT (seconds per run, default 120), BENCH_HEAP_MIB (bigheap size,
-default 1024), BENCH_SKIP=bigheap,callgrind (leave out the snapshot-cost
-run, the instruction counts).
+default 1024), BENCH_SKIP=bigheap,fixed,callgrind (leave out the
+snapshot-cost run, the start-up and exit cost, the instruction counts).
 """
 import argparse
 import glob
@@ -445,6 +445,45 @@ def instruction_counts(runner):
     return counts, why
 
 
+# Start-up and the exit snapshot, apart from the per-call cost: a churn
+# run of a few operations is almost nothing else.
+FIXED_ARGV = ("-t", "4", "-n", "1000")
+
+
+def fixed_costs(runner, rounds):
+    """Median wall time of a near-empty churn run under plain, the empty
+    interposer and sample mode (rotating, as round_order pairs them), in
+    seconds; {} when nothing ran."""
+    argv = [os.path.join(runner.b, "bench", "churn")] + list(FIXED_ARGV)
+    live = [c for c in PAIRED if not runner.available(c)]
+    walls = {c: [] for c in live}
+    for i in range(rounds):
+        for c in round_order(live, i):
+            r = runner.run(c, argv)
+            if r["ok"]:
+                walls[c].append(r["wall"])
+            if r["report_dir"]:
+                shutil.rmtree(r["report_dir"], ignore_errors=True)
+    return {c: med(w) for c, w in walls.items() if w}
+
+
+def print_fixed(fixed, res):
+    log()
+    log("== start-up and exit: churn %s, median wall of %s" % (
+        " ".join(FIXED_ARGV), ", ".join(fixed) or "nothing"))
+    for c, w in fixed.items():
+        extra = "  %+.2f ms over empty" % ((w - fixed["empty"]) * 1000) if c != "empty" and "empty" in fixed else ""
+        log("%-10s %7.2f ms%s" % (c, w * 1000, extra))
+    # What that is of a target run: part of every figure above, a cost per
+    # process rather than per call.
+    e, s = fixed.get("empty"), fixed.get("sample")
+    for n in TARGET_WORKLOADS:
+        p = (res.get(n, {}).get("plain") or {}).get("wall")
+        if e and s and p:
+            log("sample's extra start-up and exit is %.2f%% of a plain %s run (%.3f s)" % (
+                100 * (s - e) / p, n, p))
+
+
 def print_instructions(counts, why):
     log()
     log("== instructions per churn operation (callgrind, churn -t 1, (%dk - %dk operations) / %dk)" % (
@@ -587,6 +626,8 @@ def main():
         if "bigheap" not in os.environ.get("BENCH_SKIP", ""):
             big = run_bigheap(runner, mib)
             print_bigheap(big, mib)
+        if "fixed" not in os.environ.get("BENCH_SKIP", ""):
+            print_fixed(fixed_costs(runner, target_runs), res)
         if "callgrind" not in os.environ.get("BENCH_SKIP", ""):
             print_instructions(*instruction_counts(runner))
         print_targets(res, big, mib)
