@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MIB = 1 << 20
@@ -263,6 +264,7 @@ def bench_workloads(runner, names, configs, runs, target_runs, tsv):
                 "peak": [r["peak"] for r in good if "self" in r],
                 "paired": {ref: med(ratios[ref]) for ref in ratios},
                 "paired_ci": {ref: median_interval(ratios[ref]) for ref in ratios},
+                "ratios": ratios,
             }
     return wl, skip, res
 
@@ -498,6 +500,52 @@ def print_instructions(counts, why):
         log("%-10s %7.0f%s" % (c, v, extra))
 
 
+HISTORY_COLUMNS = "lib_sha\trun_started\tworkload\tref\tround\tratio\n"
+
+
+def record_history(path, sha, started, res):
+    """Appends this run's paired ratios of sample mode on the target
+    workloads, for pooled_over_runs."""
+    new = not os.path.exists(path)
+    with open(path, "a") as fh:
+        if new:
+            fh.write(HISTORY_COLUMNS)
+        for n in TARGET_WORKLOADS:
+            s = (res.get(n) or {}).get("sample")
+            for ref, rs in (s or {}).get("ratios", {}).items():
+                fh.write("".join("%s\t%s\t%s\t%s\t%d\t%.6f\n" % (sha, started, n, ref, i + 1, r)
+                                 for i, r in enumerate(rs)))
+
+
+def pooled_over_runs(path, sha, n, ref, reps=2000):
+    """Every recorded run of this library build: (runs, rounds, median of
+    all their paired ratios, 95% interval), or None with fewer than two
+    runs. The interval resamples whole runs, then rounds within each: the
+    machine's noise drifts over minutes, so one run's rounds are not
+    independent of each other, and a run-level spread is what a rerun
+    would show."""
+    runs = {}
+    try:
+        with open(path) as fh:
+            for line in fh:
+                f = line.rstrip("\n").split("\t")
+                if len(f) == 6 and f[0] == sha and f[2] == n and f[3] == ref:
+                    runs.setdefault(f[1], []).append(float(f[5]))
+    except OSError:
+        return None
+    per = [r for r in runs.values() if r]
+    if len(per) < 2:
+        return None
+    rng = random.Random(1)
+    ms = []
+    for _ in range(reps):
+        picked = [per[rng.randrange(len(per))] for _ in per]
+        ms.append(statistics.median([x for r in picked for x in rng.choices(r, k=len(r))]))
+    ms.sort()
+    return len(per), sum(map(len, per)), statistics.median([x for r in per for x in r]), (
+        ms[int(0.025 * reps)], ms[int(0.975 * reps) - 1])
+
+
 def verdict(ok, soft=None):
     if ok is None:
         return "n/a "
@@ -506,7 +554,7 @@ def verdict(ok, soft=None):
     return "MISS" if not soft else "MISS (soft; within hard limit)"
 
 
-def print_targets(res, big, mib):
+def print_targets(res, big, mib, history=None):
     log()
     log("== targets")
     churn = [n for n in ("churn-2t", "churn-4t") if n in res]
@@ -540,6 +588,18 @@ def print_targets(res, big, mib):
         o = sample_over(n, "empty")
         log("%s  sample within 3%% of the empty interposer on %s: paired %s%s (medians %s)" % (
             verdict(None if o is None else o <= 0.03), n, pct(o), interval(n, "empty", 0.03), pct(d)))
+    # One run's rounds decide a target a point away by chance (runs of the
+    # same build spread by 2-3 points): every recorded run of this build
+    # together, for reading beside this run's verdict.
+    if history:
+        for n in churn:
+            for ref, limit in (("plain", 0.05), ("empty", 0.03)):
+                pool = pooled_over_runs(history[0], history[1], n, ref)
+                if pool:
+                    k, m, q, (lo, hi) = pool
+                    log("info   sample over %s on %s, all %d runs of this build (%d rounds): %s, "
+                        "95%% interval %s..%s (limit %s)" % (
+                            ref, n, k, m, pct(q - 1), pct(lo - 1), pct(hi - 1), pct(limit)))
     # How far a verdict can be trusted: the spread of plain's own runs.
     for n in churn:
         q = (res[n].get("plain") or {}).get("wall_quartiles")
@@ -614,6 +674,7 @@ def main():
             log("libdrainprof.so sha256 %s (HEAD %s)" % (runner.lib_sha, subprocess.run(
                 ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL, text=True).stdout.strip() or "unknown"))
+        started = time.strftime("%Y-%m-%dT%H:%M:%S")
         with open("/proc/loadavg") as fh:  # other work on the machine skews every figure
             log("load average at start: %s" % " ".join(fh.read().split()[:3]))
         tsv_path = os.path.join(runner.b, "bench", "results.tsv")
@@ -630,7 +691,11 @@ def main():
             print_fixed(fixed_costs(runner, target_runs), res)
         if "callgrind" not in os.environ.get("BENCH_SKIP", ""):
             print_instructions(*instruction_counts(runner))
-        print_targets(res, big, mib)
+        history = None
+        if hasattr(runner, "lib_sha"):
+            history = (os.path.join(runner.b, "bench", "history.tsv"), runner.lib_sha)
+            record_history(history[0], history[1], started, res)
+        print_targets(res, big, mib, history)
         log()
         log("raw results: %s" % os.path.relpath(tsv_path))
     finally:
