@@ -517,23 +517,27 @@ def record_history(path, sha, started, res):
                                  for i, r in enumerate(rs)))
 
 
-def pooled_over_runs(path, sha, n, ref, reps=2000):
-    """Every recorded run of this library build: (runs, rounds, median of
-    all their paired ratios, 95% interval), or None with fewer than two
-    runs. The interval resamples whole runs, then rounds within each: the
-    machine's noise drifts over minutes, so one run's rounds are not
-    independent of each other, and a run-level spread is what a rerun
-    would show."""
+def read_history(path, sha):
+    """This library build's recorded ratios: {(workload, ref): [one list
+    of per-round ratios per run]}."""
     runs = {}
     try:
         with open(path) as fh:
             for line in fh:
                 f = line.rstrip("\n").split("\t")
-                if len(f) == 6 and f[0] == sha and f[2] == n and f[3] == ref:
-                    runs.setdefault(f[1], []).append(float(f[5]))
+                if len(f) == 6 and f[0] == sha:
+                    runs.setdefault((f[2], f[3]), {}).setdefault(f[1], []).append(float(f[5]))
     except OSError:
-        return None
-    per = [r for r in runs.values() if r]
+        pass
+    return {k: list(v.values()) for k, v in runs.items()}
+
+
+def pooled_over_runs(per, reps=2000):
+    """Runs of per-round ratios pooled: (runs, rounds, median of all the
+    ratios, 95% interval), or None with fewer than two runs. The interval
+    resamples whole runs, then rounds within each: the machine's noise
+    drifts over minutes, so one run's rounds are not independent of each
+    other, and a run-level spread is what a rerun would show."""
     if len(per) < 2:
         return None
     rng = random.Random(1)
@@ -592,9 +596,10 @@ def print_targets(res, big, mib, history=None):
     # same build spread by 2-3 points): every recorded run of this build
     # together, for reading beside this run's verdict.
     if history:
+        recorded = read_history(*history)
         for n in churn:
             for ref, limit in (("plain", 0.05), ("empty", 0.03)):
-                pool = pooled_over_runs(history[0], history[1], n, ref)
+                pool = pooled_over_runs(recorded.get((n, ref), []))
                 if pool:
                     k, m, q, (lo, hi) = pool
                     log("info   sample over %s on %s, all %d runs of this build (%d rounds): %s, "
