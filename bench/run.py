@@ -500,10 +500,21 @@ def print_instructions(counts, why):
         log("%-10s %7.0f%s" % (c, v, extra))
 
 
-HISTORY_COLUMNS = "lib_sha\trun_started\tworkload\tref\tround\tratio\n"
+HISTORY_COLUMNS = "builds\trun_started\tworkload\tref\tround\tratio\n"
 
 
-def record_history(path, sha, started, res):
+def builds_key(runner):
+    """What a pooled figure depends on: the library, and the empty
+    interposer and churn it is measured against (sha256 prefixes)."""
+    h = hashlib.sha256()
+    for f in (runner.empty, os.path.join(runner.b, "bench", "churn")):
+        if os.path.exists(f):
+            with open(f, "rb") as fh:
+                h.update(fh.read())
+    return "%s:%s" % (runner.lib_sha, h.hexdigest()[:12])
+
+
+def record_history(path, key, started, res):
     """Appends this run's paired ratios of sample mode on the target
     workloads, for pooled_over_runs."""
     new = not os.path.exists(path)
@@ -513,19 +524,19 @@ def record_history(path, sha, started, res):
         for n in TARGET_WORKLOADS:
             s = (res.get(n) or {}).get("sample")
             for ref, rs in (s or {}).get("ratios", {}).items():
-                fh.write("".join("%s\t%s\t%s\t%s\t%d\t%.6f\n" % (sha, started, n, ref, i + 1, r)
+                fh.write("".join("%s\t%s\t%s\t%s\t%d\t%.6f\n" % (key, started, n, ref, i + 1, r)
                                  for i, r in enumerate(rs)))
 
 
-def read_history(path, sha):
-    """This library build's recorded ratios: {(workload, ref): [one list
-    of per-round ratios per run]}."""
+def read_history(path, key):
+    """The recorded ratios of these builds (builds_key): {(workload,
+    ref): [one list of per-round ratios per run]}."""
     runs = {}
     try:
         with open(path) as fh:
             for line in fh:
                 f = line.rstrip("\n").split("\t")
-                if len(f) == 6 and f[0] == sha:
+                if len(f) == 6 and f[0] == key:
                     runs.setdefault((f[2], f[3]), {}).setdefault(f[1], []).append(float(f[5]))
     except OSError:
         pass
@@ -593,7 +604,7 @@ def print_targets(res, big, mib, history=None):
         log("%s  sample within 3%% of the empty interposer on %s: paired %s%s (medians %s)" % (
             verdict(None if o is None else o <= 0.03), n, pct(o), interval(n, "empty", 0.03), pct(d)))
     # One run's rounds decide a target a point away by chance (runs of the
-    # same build spread by 2-3 points): every recorded run of this build
+    # same build spread by 2-3 points): every recorded run of these builds
     # together, for reading beside this run's verdict.
     if history:
         recorded = read_history(*history)
@@ -602,7 +613,7 @@ def print_targets(res, big, mib, history=None):
                 pool = pooled_over_runs(recorded.get((n, ref), []))
                 if pool:
                     k, m, q, (lo, hi) = pool
-                    log("info   sample over %s on %s, all %d runs of this build (%d rounds): %s, "
+                    log("info   sample over %s on %s, all %d runs of these builds (%d rounds): %s, "
                         "95%% interval %s..%s (limit %s)" % (
                             ref, n, k, m, pct(q - 1), pct(lo - 1), pct(hi - 1), pct(limit)))
     # How far a verdict can be trusted: the spread of plain's own runs.
@@ -698,7 +709,7 @@ def main():
             print_instructions(*instruction_counts(runner))
         history = None
         if hasattr(runner, "lib_sha"):
-            history = (os.path.join(runner.b, "bench", "history.tsv"), runner.lib_sha)
+            history = (os.path.join(runner.b, "bench", "history.tsv"), builds_key(runner))
             record_history(history[0], history[1], started, res)
         print_targets(res, big, mib, history)
         log()
