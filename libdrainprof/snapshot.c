@@ -214,9 +214,9 @@ static void smaps_line(const char *l, size_t len, void *ctx)
 /* What a page-table walk of m costs: its resident bytes. Only mappings
  * that could exceed the limit are measured (mincore, 64 MiB a call); a
  * file mapping counts whole; the profiler's own are not the program's. */
-static void note_biggest(const struct dp_mapping *m, void *ctx)
+static void note_biggest(const struct dp_mapping *m, uint64_t *biggest)
 {
-    uint64_t *biggest = ctx, size = m->end - m->start;
+    uint64_t size = m->end - m->start;
     if (size <= *biggest || size <= ROLLUP_MAX_MAPPING || dp_mem_is_own(m->start, m->end))
         return;
     if (m->inode == 0)
@@ -225,15 +225,33 @@ static void note_biggest(const struct dp_mapping *m, void *ctx)
         *biggest = size;
 }
 
-/* The largest mapping to walk, from /proc/self/maps (no page-table walk). */
-static uint64_t biggest_mapping(void)
+/* The pass over /proc/self/maps: each mapping classified, residency from
+ * mincore, and the largest mapping to walk noted for the smaps_rollup
+ * guard. */
+static void on_maps_entry(const struct dp_mapping *m, void *biggest)
 {
-    uint64_t biggest = 0;
+    note_biggest(m, biggest);
+    on_mapping(m, NULL);
+}
+
+/* Undoes what on_mapping added, before smaps classifies the mappings
+ * again. */
+static void clear_mapping_figures(void)
+{
+    memset(S.cls, 0, sizeof S.cls);
+    S.brk_start = S.brk_end = 0;
+    memset(&S.prev, 0, sizeof S.prev);
+    memset(S.region_rss, 0, (size_t)S.nregions * sizeof *S.region_rss);
+    for (int i = 0; i < S.narenas; i++)
+        S.arena[i].anon_huge = 0;
+}
+
+static void read_mappings(const char *path, dp_mapping_fn fn, void *ctx)
+{
     struct dp_smaps_parser parser;
-    dp_smaps_init(&parser, note_biggest, &biggest);
-    dp_read_lines("/proc/self/maps", iobuf, sizeof iobuf, smaps_line, &parser);
+    dp_smaps_init(&parser, fn, ctx);
+    dp_read_lines(path, iobuf, sizeof iobuf, smaps_line, &parser);
     dp_smaps_finish(&parser);
-    return biggest;
 }
 
 /* ---- pages ---- */
@@ -650,25 +668,30 @@ static void take(const char *label)
     struct dp_status st = {0};
     int n = dp_read_file("/proc/self/status", iobuf, sizeof iobuf);
     int have_st = n > 0 && dp_parse_status(iobuf, (size_t)n, &st) == 0;
+    /* /proc/self/maps costs no page-table walk; residency then comes from
+     * mincore, a 64 MiB range per call, so the kernel's mmap lock is never
+     * held long (smaps holds it across a whole mapping's walk: a writer such
+     * as glibc growing an arena would wait that long). */
+    uint64_t biggest = 0;
+    read_mappings("/proc/self/maps", on_maps_entry, &biggest);
+
     /* smaps_rollup walks each mapping's page tables with the kernel's mmap
      * lock held, giving it up only between mappings: over one large mapping
      * (a 1 GiB brk heap: 3-10 ms) a thread growing its heap (mprotect) waits
      * that long. Past ROLLUP_MAX_MAPPING the counters of /proc/self/status
      * stand in, without PSS, USS, LazyFree and AnonHugePages. */
-    n = biggest_mapping() <= ROLLUP_MAX_MAPPING ? dp_read_file("/proc/self/smaps_rollup", iobuf, sizeof iobuf) : -1;
+    n = biggest <= ROLLUP_MAX_MAPPING ? dp_read_file("/proc/self/smaps_rollup", iobuf, sizeof iobuf) : -1;
     S.have_rollup = n > 0 && dp_parse_rollup(iobuf, (size_t)n, &S.rollup) == 0;
     S.rss_total = S.have_rollup ? S.rollup.rss : st.vm_rss;
 
-    /* /proc/self/maps costs no page-table walk; residency then comes from
-     * mincore, a 64 MiB range per call, so the kernel's mmap lock is never
-     * held long (smaps holds it across a whole mapping's walk: a writer such
-     * as glibc growing an arena would wait that long). smaps is read only
-     * when transparent huge pages back something, for their per-arena share. */
+    /* Where transparent huge pages back something, smaps classifies the
+     * mappings again, for the kernel's Rss and the huge pages' per-arena
+     * share. */
     S.from_smaps = S.have_rollup && S.rollup.anon_huge > 0;
-    struct dp_smaps_parser parser;
-    dp_smaps_init(&parser, on_mapping, NULL);
-    dp_read_lines(S.from_smaps ? "/proc/self/smaps" : "/proc/self/maps", iobuf, sizeof iobuf, smaps_line, &parser);
-    dp_smaps_finish(&parser);
+    if (S.from_smaps) {
+        clear_mapping_figures();
+        read_mappings("/proc/self/smaps", on_mapping, NULL);
+    }
     if (!S.from_smaps && have_st)
         S.cls[C_FILE].rss = st.rss_file + st.rss_shmem;
 
