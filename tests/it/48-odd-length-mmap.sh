@@ -14,18 +14,10 @@ sys.path.insert(0, os.environ["ROOT"] + "/tests/lib")
 import dpreport as r
 d = sys.argv[1]
 truth = json.load(open(d + "/truth.json"))
-files = r.reports(d)
-if len(files) != 1:
-    r.fail("expected one report, found %s" % files)
-_, snaps, _, _, end = r.load(files[0])
-if end is None:
-    r.fail("no end line")
-reg = [x for x in r.snapshot(snaps, "exit")["regions"] if int(x["addr"], 16) == truth["addr"]]
-if not reg:
-    r.fail("no region at %#x" % truth["addr"])
-b = reg[0]["bytes"]
+_, reg = r.exit_region(d, truth["addr"])
+b = reg["bytes"]
 ok = b % 4096 == 0 and 5000 <= b <= truth["entry_size"]
 print("region bytes %d: whole pages, >= 5000, <= smaps entry %d: %s" % (b, truth["entry_size"], ok))
-ok &= r.within("region resident vs mincore", reg[0]["resident_bytes"], truth["resident"], 0, 0)
+ok &= r.within("region resident vs mincore", reg["resident_bytes"], truth["resident"], 0, 0)
 sys.exit(0 if ok else 1)
 PY
