@@ -141,7 +141,7 @@ static uint64_t overlap(uintptr_t a0, uintptr_t a1, uintptr_t b0, uintptr_t b1)
 /* Residency of a run of adjacent mappings, read by one mincore call
  * before they are classified: a process of many small mappings (a JIT's
  * code, guard pages between thread stacks) cost one system call each,
- * 100 ms a snapshot at 20 000 of them. [lo, hi) is empty outside a run. */
+ * 126 ms a snapshot at 40 000 of them. [lo, hi) is empty outside a run. */
 static struct {
     uintptr_t lo, hi;
     unsigned char vec[16384]; /* 64 MiB: the mmap lock is held that long */
