@@ -67,10 +67,12 @@ static struct snap {
     int from_smaps; /* mapping entries carry the kernel's Rss */
     uint64_t mmap_chunk_rss;
     int nregions;
+    int region_next; /* the first of region_order that may overlap the next mapping */
     struct dp_mapping prev;
     struct arena_out arena[DP_MAX_ARENAS]; /* [0, narenas): collect_arenas */
     struct dp_region region[1024];         /* [0, nregions) */
     uint64_t region_rss[1024];             /* [0, nregions) */
+    uint16_t region_order[1024];           /* [0, nregions): by start address */
 } S;
 
 static char line[256 << 10];
@@ -138,6 +140,25 @@ static uint64_t overlap(uintptr_t a0, uintptr_t a1, uintptr_t b0, uintptr_t b1)
     return hi > lo ? hi - lo : 0;
 }
 
+/* region_order: the regions by start address (a shell sort: no
+ * allocation, and the table is often in reverse order, as the kernel
+ * places new mappings below old ones), so each mapping is matched with
+ * the few regions near it, not all of them. */
+static void sort_regions(void)
+{
+    static const int gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+    for (int i = 0; i < S.nregions; i++)
+        S.region_order[i] = (uint16_t)i;
+    for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++)
+        for (int i = gaps[g]; i < S.nregions; i++) {
+            uint16_t v = S.region_order[i];
+            int j = i;
+            for (; j >= gaps[g] && S.region[S.region_order[j - gaps[g]]].start > S.region[v].start; j -= gaps[g])
+                S.region_order[j] = S.region_order[j - gaps[g]];
+            S.region_order[j] = v;
+        }
+}
+
 /* Residency of a run of adjacent mappings, read by one mincore call
  * before they are classified: a process of many small mappings (a JIT's
  * code, guard pages between thread stacks) cost one system call each,
@@ -174,7 +195,12 @@ static void on_mapping(const struct dp_mapping *m, void *ctx)
         own_rss = dp_mem_resident_in(m->start, m->end, &own_size);
         add_class(C_SELF, 1, own_size, own_rss);
     }
-    for (int r = 0; r < S.nregions; r++) {
+    /* Mappings come in address order: regions that end before this one
+     * cannot overlap it or any later one. */
+    while (S.region_next < S.nregions && S.region[S.region_order[S.region_next]].end <= m->start)
+        S.region_next++;
+    for (int k = S.region_next; k < S.nregions && S.region[S.region_order[k]].start < m->end; k++) {
+        int r = S.region_order[k];
         uint64_t size = overlap(m->start, m->end, S.region[r].start, S.region[r].end);
         if (!size)
             continue;
@@ -285,6 +311,7 @@ static void clear_mapping_figures(void)
     S.brk_start = S.brk_end = 0;
     memset(&S.prev, 0, sizeof S.prev);
     memset(S.region_rss, 0, (size_t)S.nregions * sizeof *S.region_rss);
+    S.region_next = 0;
     for (int i = 0; i < S.narenas; i++)
         S.arena[i].anon_huge = 0;
 }
@@ -707,6 +734,7 @@ static void take(const char *label)
     collect_arenas();
     S.nregions = dp_regions_copy(S.region, 1024);
     memset(S.region_rss, 0, (size_t)S.nregions * sizeof *S.region_rss);
+    sort_regions();
 
     struct dp_status st = {0};
     int n = dp_read_file("/proc/self/status", iobuf, sizeof iobuf);
