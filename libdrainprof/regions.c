@@ -82,6 +82,7 @@ void dp_regions_remap(uintptr_t old, size_t old_len, uintptr_t new_start, size_t
             break;
         }
     remove_range(old, old + old_len);
+    remove_range(new_start, new_start + new_len); /* MREMAP_FIXED replaces what was there */
     if (keep.end)
         add(new_start, new_start + new_len, keep.prot, keep.flags, keep.file, keep.stack);
     dp_spin_unlock(&lock);
