@@ -13,8 +13,8 @@ sys.path.insert(0, os.environ["ROOT"] + "/tests/lib")
 import dpreport as r
 d = sys.argv[1]
 t = json.load(open(d + "/truth.json"))
-s, moved = r.exit_region(d, t["moved"])
-_, rest = r.exit_region(d, t["rest"])
+s = r.exit_snapshot(d)
+moved, rest = r.region_at(s, t["moved"]), r.region_at(s, t["rest"])
 lo, hi = t["moved"], t["rest"] + t["rest_bytes"]
 inside = [x for x in s["regions"] if int(x["addr"], 16) < hi and int(x["addr"], 16) + x["bytes"] > lo]
 ok = len(inside) == 2

@@ -14,7 +14,7 @@ sys.path.insert(0, os.environ["ROOT"] + "/tests/lib")
 import dpreport as r
 d = sys.argv[1]
 truth = json.load(open(d + "/truth.json"))
-_, reg = r.exit_region(d, truth["addr"])
+reg = r.region_at(r.exit_snapshot(d), truth["addr"])
 b = reg["bytes"]
 ok = b % 4096 == 0 and 5000 <= b <= truth["entry_size"]
 print("region bytes %d: whole pages, >= 5000, <= smaps entry %d: %s" % (b, truth["entry_size"], ok))

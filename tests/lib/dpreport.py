@@ -42,20 +42,24 @@ def snapshot(snaps, label):
     raise AssertionError("no snapshot labelled %r (labels: %s)" % (label, [s["label"] for s in snaps]))
 
 
-def exit_region(directory, addr):
-    """The exit snapshot of the one complete report in directory, and its
-    region at addr; fails the test when either is missing."""
+def exit_snapshot(directory):
+    """The exit snapshot of the one complete report in directory; fails the
+    test when there is not exactly one, or it has no end line."""
     files = reports(directory)
     if len(files) != 1:
         fail("expected one report, found %s" % files)
     _, snaps, _, _, end = load(files[0])
     if end is None:
         fail("no end line")
-    s = snapshot(snaps, "exit")
-    reg = [x for x in s["regions"] if int(x["addr"], 16) == addr]
+    return snapshot(snaps, "exit")
+
+
+def region_at(snap, addr):
+    """The snapshot's region that starts at addr; fails the test without one."""
+    reg = [x for x in snap["regions"] if int(x["addr"], 16) == addr]
     if not reg:
         fail("no region at %#x" % addr)
-    return s, reg[0]
+    return reg[0]
 
 
 def within(what, got, truth, rel, absolute):
