@@ -30,17 +30,24 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 TOOLS := $(BUILD)/drainprof-report $(BUILD)/drainprof
 
-.PHONY: all deps-build deps-test deps-fuzz check unit it demo install clean
-all: deps-build $(LIB) $(TOOLS)
+# One install step, for the packages the goals need. Every compile and link
+# rule waits for it (order-only): under `make -j` nothing compiles against a
+# header still being unpacked, and apt-get never runs twice at once.
+DEPS := $(BUILD_DEPS)
+ifneq ($(filter check it bench,$(MAKECMDGOALS)),)
+DEPS += $(TEST_DEPS)
+endif
+ifneq ($(filter fuzz,$(MAKECMDGOALS)),)
+DEPS += $(FUZZ_DEPS)
+endif
 
-deps-build:
-	@sh scripts/install-deps.sh $(BUILD_DEPS)
-deps-test:
-	@sh scripts/install-deps.sh $(BUILD_DEPS) $(TEST_DEPS)
-deps-fuzz:
-	@sh scripts/install-deps.sh $(BUILD_DEPS) $(FUZZ_DEPS)
+.PHONY: all deps check unit it demo install clean
+all: $(LIB) $(TOOLS)
 
-$(BUILD)/obj/%.o: libdrainprof/%.c $(wildcard libdrainprof/*.h libdrainprof/include/*.h)
+deps:
+	@sh scripts/install-deps.sh $(DEPS)
+
+$(BUILD)/obj/%.o: libdrainprof/%.c $(wildcard libdrainprof/*.h libdrainprof/include/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
@@ -53,21 +60,21 @@ $(BUILD)/libdrainprof.a: $(filter-out $(BUILD)/obj/shim.o $(BUILD)/obj/init.o,$(
 	rm -f $@
 	gcc-ar rcs $@ $^
 
-$(BUILD)/drainprof: tools/drainprof.c
+$(BUILD)/drainprof: tools/drainprof.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -DDP_LIBDIR='"$(PREFIX)/lib"' -o $@ $<
 
 # Unit tests link the library's objects directly (hidden symbols are visible
 # inside a static link), so each pure function is tested without preloading.
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libdrainprof.a
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libdrainprof.a | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(SANFLAGS) -pthread -o $@ $< $(BUILD)/libdrainprof.a -lcmocka -ldl -lunwind -lm
 
-$(BUILD)/tests/progs/%: tests/progs/%.c libdrainprof/include/drainprof.h
+$(BUILD)/tests/progs/%: tests/progs/%.c libdrainprof/include/drainprof.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -pthread -o $@ $< -ldl -lm
 
-$(BUILD)/examples/%: examples/%.c libdrainprof/include/drainprof.h
+$(BUILD)/examples/%: examples/%.c libdrainprof/include/drainprof.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -pthread -o $@ $< -ldl -lm
 
@@ -77,7 +84,7 @@ unit: $(UNIT_BINS)
 it: all $(PROG_BINS) $(EXAMPLE_BINS)
 	@BUILD=$(BUILD) sh tests/run-it.sh
 
-check: deps-test all
+check: all
 	@$(MAKE) --no-print-directory unit it
 
 demo: all $(EXAMPLE_BINS)

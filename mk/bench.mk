@@ -7,10 +7,10 @@ BENCH_PROGS := $(BUILD)/bench/measure $(BUILD)/bench/churn $(BUILD)/bench/prodco
 bench: all $(BENCH_PROGS) $(BUILD)/bench/libempty.so
 	@python3 bench/run.py --build $(BUILD)
 
-$(BENCH_PROGS): $(BUILD)/bench/%: bench/%.c libdrainprof/include/drainprof.h
+$(BENCH_PROGS): $(BUILD)/bench/%: bench/%.c libdrainprof/include/drainprof.h | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O2 -pthread -o $@ $< -ldl -lm
 
-$(BUILD)/bench/libempty.so: bench/empty_interposer.c
+$(BUILD)/bench/libempty.so: bench/empty_interposer.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O2 -fPIC -shared -o $@ $< -ldl
