@@ -34,7 +34,7 @@ TOOLS := $(BUILD)/drainprof-report $(BUILD)/drainprof
 # rule waits for it (order-only): under `make -j` nothing compiles against a
 # header still being unpacked, and apt-get never runs twice at once.
 DEPS := $(BUILD_DEPS)
-ifneq ($(filter check it bench,$(MAKECMDGOALS)),)
+ifneq ($(filter check it,$(MAKECMDGOALS)),)
 DEPS += $(TEST_DEPS)
 endif
 ifneq ($(filter fuzz,$(MAKECMDGOALS)),)

@@ -1,6 +1,10 @@
 # `make bench`: overhead and snapshot-cost benchmarks (bench/run.py prints the
 # tables and PASS/MISS per target; docs/performance.md explains them). Not part
 # of `make check`; a missed target does not fail the build.
+BENCH_DEPS := python3 sqlite3
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+DEPS += $(BENCH_DEPS)
+endif
 BENCH_PROGS := $(BUILD)/bench/measure $(BUILD)/bench/churn $(BUILD)/bench/prodcons $(BUILD)/bench/bigheap
 
 .PHONY: bench
