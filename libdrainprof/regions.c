@@ -70,7 +70,7 @@ void dp_regions_unmap(uintptr_t start, size_t len)
     dp_spin_unlock(&lock);
 }
 
-void dp_regions_remap(uintptr_t old, size_t old_len, uintptr_t new_start, size_t new_len)
+void dp_regions_remap(uintptr_t old, size_t old_len, uintptr_t new_start, size_t new_len, int old_stays)
 {
     old_len = pages(old_len);
     new_len = pages(new_len);
@@ -81,7 +81,8 @@ void dp_regions_remap(uintptr_t old, size_t old_len, uintptr_t new_start, size_t
             keep = table[i];
             break;
         }
-    remove_range(old, old + old_len);
+    if (!old_stays)
+        remove_range(old, old + old_len);
     remove_range(new_start, new_start + new_len); /* MREMAP_FIXED replaces what was there */
     if (keep.end)
         add(new_start, new_start + new_len, keep.prot, keep.flags, keep.file, keep.stack);

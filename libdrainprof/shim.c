@@ -436,7 +436,7 @@ DP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
     if (p != MAP_FAILED && ready() && TRACKING()) {
         int saved = errno;
         dp_in_hook++;
-        dp_regions_remap((uintptr_t)old, old_len, (uintptr_t)p, new_len);
+        dp_regions_remap((uintptr_t)old, old_len, (uintptr_t)p, new_len, (flags & MREMAP_DONTUNMAP) != 0);
         dp_in_hook--;
         errno = saved;
     }
