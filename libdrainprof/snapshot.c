@@ -72,7 +72,7 @@ static struct snap {
     struct arena_out arena[DP_MAX_ARENAS]; /* [0, narenas): collect_arenas */
     struct dp_region region[1024];         /* [0, nregions) */
     uint64_t region_rss[1024];             /* [0, nregions) */
-    uint16_t region_order[1024];           /* [0, nregions): by start address */
+    uint16_t region_order[1024];           /* [0, nregions): by start address, then the listed ones first */
 } S;
 
 static char line[256 << 10];
@@ -157,6 +157,28 @@ static void sort_regions(void)
                 S.region_order[j] = S.region_order[j - gaps[g]];
             S.region_order[j] = v;
         }
+}
+
+/* Puts the MAX_OUT_REGIONS regions with the most resident bytes (then the
+ * largest) first in region_order, in that order: those the report lists.
+ * Run after the mappings are classified, which need the address order no
+ * more. */
+static int pick_out_regions(void)
+{
+    int n = S.nregions < MAX_OUT_REGIONS ? S.nregions : MAX_OUT_REGIONS;
+    for (int k = 0; k < n; k++) {
+        int best = k;
+        for (int i = k + 1; i < S.nregions; i++) {
+            int a = S.region_order[i], b = S.region_order[best];
+            uint64_t la = S.region[a].end - S.region[a].start, lb = S.region[b].end - S.region[b].start;
+            if (S.region_rss[a] > S.region_rss[b] || (S.region_rss[a] == S.region_rss[b] && la > lb))
+                best = i;
+        }
+        uint16_t v = S.region_order[k];
+        S.region_order[k] = S.region_order[best];
+        S.region_order[best] = v;
+    }
+    return n;
 }
 
 /* Residency of a run of adjacent mappings, read by one mincore call
@@ -978,7 +1000,8 @@ static void take(const char *label)
     }
 
     jb_arr(j, "regions");
-    for (int i = 0; i < S.nregions && i < MAX_OUT_REGIONS; i++) {
+    for (int k = 0, n = pick_out_regions(); k < n; k++) {
+        int i = S.region_order[k];
         jb_obj(j, NULL);
         jb_hex(j, "addr", S.region[i].start);
         jb_u64(j, "bytes", S.region[i].end - S.region[i].start);
