@@ -112,8 +112,12 @@ int dp_shim_ready(void)
  * child waits to start its sampler); 1 forward, tracking (if at all)
  * through the slow path; 2 glibc's arenas, the inline fast path. */
 static int hot;
-/* dp_filter_bits while hot is 2, else NULL: free's one test of both. */
-static const uint64_t *fast_filter;
+/* Every bit set: whenever hot is not 2, fast_filter points here and every
+ * free takes the cold path, with no test of its own on the fast one. Read
+ * only, so it costs file pages only where frees look. */
+static const uint64_t all_maybe[DP_FILTER_WORDS] = {[0 ... DP_FILTER_WORDS - 1] = ~(uint64_t)0};
+/* dp_filter_bits while hot is 2, else all_maybe: free's one test of both. */
+static const uint64_t *fast_filter = all_maybe;
 
 void dp_shim_rearm(void)
 {
@@ -124,7 +128,7 @@ void dp_shim_rearm(void)
         else if (!__atomic_load_n(&dp_child_pending, __ATOMIC_ACQUIRE))
             h = dp_track_glibc && dp_filter_bits ? 2 : 1;
     }
-    __atomic_store_n(&fast_filter, h == 2 ? dp_filter_bits : NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&fast_filter, h == 2 ? dp_filter_bits : all_maybe, __ATOMIC_RELEASE);
     __atomic_store_n(&hot, h, __ATOMIC_RELEASE);
 }
 
@@ -198,8 +202,7 @@ static __attribute__((noinline)) void free_cold(void *p)
 
 DP_EXPORT void free(void *p)
 {
-    const uint64_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
-    if (DP_LIKELY(f) && DP_LIKELY(dp_track_free_quick(p, f))) {
+    if (DP_LIKELY(dp_track_free_quick(p, __atomic_load_n(&fast_filter, __ATOMIC_RELAXED)))) {
         dp_real.free(p);
         return;
     }
@@ -236,8 +239,7 @@ static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
         return realloc_from_pool(old, n);
     if (DP_UNLIKELY(!WARM()))
         return old ? NULL : pool_alloc(n, 16);
-    const uint64_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
-    if (old && !(f && dp_track_free_quick(old, f)))
+    if (old && !dp_track_free_quick(old, __atomic_load_n(&fast_filter, __ATOMIC_RELAXED)))
         dp_track_free_slow(old);
     void *p = dp_real.realloc(old, n);
     if (!p && old && n)
@@ -251,8 +253,7 @@ static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
  * path. */
 static __attribute__((noinline)) void *realloc_full(void *old, size_t n)
 {
-    const uint64_t *f = __atomic_load_n(&fast_filter, __ATOMIC_RELAXED);
-    if (DP_UNLIKELY(!f || !old) || DP_UNLIKELY(!dp_track_free_quick(old, f)))
+    if (DP_UNLIKELY(!old) || DP_UNLIKELY(!dp_track_free_quick(old, __atomic_load_n(&fast_filter, __ATOMIC_RELAXED))))
         return realloc_cold(old, n);
     void *p = dp_real.realloc(old, n);
     if (DP_UNLIKELY(!p))
