@@ -14,8 +14,7 @@ struct dp_region {
 
 void dp_regions_map(uintptr_t start, size_t len, int prot, int flags, int fd);
 void dp_regions_unmap(uintptr_t start, size_t len);
-/* old_stays: the old range is still mapped after the move
- * (MREMAP_DONTUNMAP), empty. */
+/* old_stays: the old range is still mapped after the call. */
 void dp_regions_remap(uintptr_t old, size_t old_len, uintptr_t new_start, size_t new_len, int old_stays);
 void dp_regions_note_brk(void);
 void dp_regions_note_madvise(int advice, size_t len);

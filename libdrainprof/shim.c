@@ -437,7 +437,10 @@ DP_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...
     if (p != MAP_FAILED && ready() && TRACKING()) {
         int saved = errno;
         dp_in_hook++;
-        dp_regions_remap((uintptr_t)old, old_len, (uintptr_t)p, new_len, (flags & MREMAP_DONTUNMAP) != 0);
+        /* The old range stays mapped after MREMAP_DONTUNMAP, and after a
+         * zero old_len (a second mapping of shared pages). */
+        int old_stays = (flags & MREMAP_DONTUNMAP) || old_len == 0;
+        dp_regions_remap((uintptr_t)old, old_len, (uintptr_t)p, new_len, old_stays);
         dp_in_hook--;
         errno = saved;
     }

@@ -3,7 +3,9 @@
 # - MREMAP_FIXED onto part of another mapping replaces that part: one
 #   region for the moved pages, one for what is left of the other mapping;
 # - MREMAP_DONTUNMAP leaves the old range mapped: a region at the old
-#   range and one at the new.
+#   range and one at the new;
+# - an old size of 0 maps shared pages a second time: the old mapping's
+#   region stays whole, and the new range has one of its own.
 # Each range must be covered once, by a region of its own, resident as
 # mincore says.
 set -e
@@ -18,7 +20,7 @@ d = sys.argv[1]
 t = json.load(open(d + "/truth.json"))
 s = r.exit_snapshot(d)
 ok = True
-for n in ("moved", "rest", "kept", "moved_out"):
+for n in ("moved", "rest", "kept", "moved_out", "shared", "alias"):
     lo, hi = t[n]["addr"], t[n]["addr"] + t[n]["bytes"]
     covered = sum(max(0, min(hi, int(x["addr"], 16) + x["bytes"]) - max(lo, int(x["addr"], 16)))
                   for x in s["regions"])

@@ -2,7 +2,9 @@
  * - an 8-page mapping moved onto the first half of a 16-page one with
  *   mremap(MREMAP_FIXED), which replaces what was there;
  * - a 4-page mapping moved with MREMAP_DONTUNMAP, which leaves the old
- *   range mapped (empty), and one page of it written again.
+ *   range mapped (empty), and one page of it written again;
+ * - two pages in the middle of a shared 4-page mapping mapped a second
+ *   time by an old size of 0, which leaves the old mapping whole.
  * Prints as JSON each resulting range and its resident bytes by mincore. */
 #include <stdio.h>
 #include <string.h>
@@ -33,8 +35,10 @@ int main(void)
     char *a = mmap(NULL, 8 * PG, prw, anon, -1, 0);
     char *b = mmap(NULL, 16 * PG, prw, anon, -1, 0);
     char *c = mmap(NULL, 4 * PG, prw, anon, -1, 0);
-    if (a == MAP_FAILED || b == MAP_FAILED || c == MAP_FAILED)
+    char *e = mmap(NULL, 4 * PG, prw, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (a == MAP_FAILED || b == MAP_FAILED || c == MAP_FAILED || e == MAP_FAILED)
         return 1;
+    memset(e, 5, 4 * PG);
     memset(a, 1, 3 * PG);
     memset(b, 2, 13 * PG); /* 8 pages that the move replaces, 5 that stay */
     memset(c, 3, 4 * PG);
@@ -44,11 +48,16 @@ int main(void)
     if (d == MAP_FAILED)
         return 1;
     c[0] = 4; /* the kept range is mapped, and faults in a fresh page */
+    char *f = mremap(e + PG, 0, 2 * PG, MREMAP_MAYMOVE);
+    if (f == MAP_FAILED)
+        return 1;
     printf("{");
     range("moved", b, 8 * PG);
     range("rest", b + 8 * PG, 8 * PG);
     range("kept", c, 4 * PG);
     range("moved_out", d, 4 * PG);
+    range("shared", e, 4 * PG);
+    range("alias", f, 2 * PG);
     printf("\"ok\":1}\n");
     return 0;
 }
