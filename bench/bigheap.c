@@ -15,17 +15,32 @@
  * Without libdrainprof the snapshot call is absent and only the control
  * figures mean anything.
  *
- *   bigheap [-m MIB] [-w WORKERS] [-k SNAPSHOTS]
+ * With -s the workers share the main arena, the one holding the big heap,
+ * so they wait whenever the snapshot's walk holds its lock: a program's
+ * main thread, or any thread once MALLOC_ARENA_MAX is reached. Without it
+ * each worker gets an arena of its own, as glibc gives new threads.
+ *
+ * Every call of 100 us or more is put down to a cause, from the worker's
+ * context switches around it (getrusage RUSAGE_THREAD):
+ *   slept      it blocked (a lock the snapshot holds, the kernel's mmap lock);
+ *   preempted  the scheduler ran another thread on its CPU;
+ *   ran        neither: the call ran on, or the host stopped the virtual CPU
+ *              (on a VM no guest event shows for the time lost).
+ * A snapshot can stall a worker only by the first two.
+ *
+ *   bigheap [-m MIB] [-w WORKERS] [-k SNAPSHOTS] [-s]
  *
  * Output: key=value lines (see the end of main). */
 #include "drainprof.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +51,9 @@ enum { DURING = NPHASES, NSLOTS };
 /* Latency histogram bounds in microseconds; the last bucket is >= 1 ms. */
 static const double bounds_us[] = {1, 10, 100, 1000};
 #define NBUCKETS 5
+/* Calls at least this long get a cause. */
+#define SLOW_US 100.0
+enum { SLEPT, PREEMPTED, RAN, NCAUSES };
 
 static _Atomic int phase;
 /* Odd while the main thread is inside drainprof_snapshot(). */
@@ -47,7 +65,18 @@ struct worker {
     double max_us[NSLOTS];
     uint64_t hist[NSLOTS][NBUCKETS];
     uint64_t calls[NSLOTS];
+    double cause_max_us[NSLOTS][NCAUSES];
+    uint64_t cause_ge1ms[NSLOTS][NCAUSES];
 };
+
+/* The calling thread's voluntary and involuntary context switches. */
+static void switches(long *vol, long *invol)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    *vol = ru.ru_nvcsw;
+    *invol = ru.ru_nivcsw;
+}
 
 static double now_us(void)
 {
@@ -76,31 +105,60 @@ static void record(struct worker *w, int ph, double us)
         w->max_us[ph] = us;
 }
 
+static void record_cause(struct worker *w, int ph, int cause, double us)
+{
+    if (us > w->cause_max_us[ph][cause])
+        w->cause_max_us[ph][cause] = us;
+    if (us >= 1000)
+        w->cause_ge1ms[ph][cause]++;
+}
+
 static void *work(void *arg)
 {
     enum { SET = 256 };
     struct worker *w = arg;
     void *set[SET] = {0};
     int ph;
-    while ((ph = atomic_load_explicit(&phase, memory_order_relaxed)) != PH_STOP) {
+    long vol0 = 0, invol0 = 0;
+    for (unsigned n = 0; (ph = atomic_load_explicit(&phase, memory_order_relaxed)) != PH_STOP; n++) {
         uint64_t r = next_rand(&w->seed);
         void **slot = &set[r % SET];
-        size_t n = 16 + (r >> 16) % 4081;
+        size_t sz = 16 + (r >> 16) % 4081;
+        /* The baseline for a slow call's cause: read now and then, and
+         * after every call long enough to have slept, so a slow call is
+         * not blamed on an earlier one's switch. */
+        if (!(n & 63))
+            switches(&vol0, &invol0);
         unsigned q0 = atomic_load_explicit(&snap_seq, memory_order_acquire);
         double t0 = now_us();
         free(*slot);
         double t1 = now_us();
-        *slot = malloc(n);
+        *slot = malloc(sz);
         double t2 = now_us();
         unsigned q1 = atomic_load_explicit(&snap_seq, memory_order_acquire);
         if (!*slot)
             abort();
         *(volatile char *)*slot = 1;
-        record(w, ph, t1 - t0);
-        record(w, ph, t2 - t1);
-        if ((q0 & 1) || q1 != q0) {
-            record(w, DURING, t1 - t0);
-            record(w, DURING, t2 - t1);
+        int during = (q0 & 1) || q1 != q0;
+        double us[2] = {t1 - t0, t2 - t1};
+        for (int k = 0; k < 2; k++) {
+            record(w, ph, us[k]);
+            if (during)
+                record(w, DURING, us[k]);
+        }
+        if (us[0] >= 10 || us[1] >= 10) {
+            long vol, invol;
+            switches(&vol, &invol);
+            int cause = vol > vol0 ? SLEPT : invol > invol0 ? PREEMPTED : RAN;
+            for (int k = 0; k < 2; k++) {
+                if (us[k] < SLOW_US)
+                    continue;
+                record_cause(w, ph, cause, us[k]);
+                if (during)
+                    record_cause(w, DURING, cause, us[k]);
+            }
+            vol0 = vol;
+            invol0 = invol;
         }
     }
     for (int i = 0; i < SET; i++)
@@ -126,9 +184,9 @@ int main(int argc, char **argv)
     long mib = 1024;
     long nproc = sysconf(_SC_NPROCESSORS_ONLN);
     int workers = nproc > 1 ? (int)nproc - 1 : 1;
-    int snaps = 5;
+    int snaps = 5, shared = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "m:w:k:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:w:k:s")) != -1) {
         switch (opt) {
         case 'm':
             mib = atol(optarg);
@@ -139,8 +197,11 @@ int main(int argc, char **argv)
         case 'k':
             snaps = atoi(optarg);
             break;
+        case 's':
+            shared = 1;
+            break;
         default:
-            fprintf(stderr, "usage: bigheap [-m MIB] [-w WORKERS] [-k SNAPSHOTS]\n");
+            fprintf(stderr, "usage: bigheap [-m MIB] [-w WORKERS] [-k SNAPSHOTS] [-s]\n");
             return 2;
         }
     }
@@ -184,6 +245,10 @@ int main(int argc, char **argv)
     struct worker *w = calloc(workers, sizeof *w);
     if (!w)
         abort();
+    /* One arena in all: a new thread then takes the main arena, the one
+     * this thread built the heap in. */
+    if (shared && !mallopt(M_ARENA_MAX, 1))
+        abort();
     for (int i = 0; i < workers; i++) {
         w[i].seed = 0x9e3779b97f4a7c15ull * (i + 1);
         if (pthread_create(&w[i].tid, NULL, work, &w[i]))
@@ -213,8 +278,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < workers; i++)
         pthread_join(w[i].tid, NULL);
 
-    printf("heap_mib=%ld chunks=%zu freed=%zu build_ms=%.1f workers=%d\n", mib, count, freed,
-           build_ms, workers);
+    printf("heap_mib=%ld chunks=%zu freed=%zu build_ms=%.1f workers=%d arena=%s\n", mib, count, freed,
+           build_ms, workers, shared ? "shared" : "own");
     printf("profiler=%s snapshots=%d window_ms=%.1f\n", have ? "present" : "absent", snaps,
            window_ms);
     if (have) {
@@ -245,6 +310,19 @@ int main(int argc, char **argv)
                (unsigned long long)hist[0], (unsigned long long)hist[1],
                (unsigned long long)hist[2], (unsigned long long)hist[3],
                (unsigned long long)hist[4]);
+        static const char *causes[NCAUSES] = {"slept", "preempted", "ran"};
+        for (int c = 0; c < NCAUSES; c++) {
+            double cmx = 0;
+            uint64_t ge = 0;
+            for (int i = 0; i < workers; i++) {
+                if (w[i].cause_max_us[ph][c] > cmx)
+                    cmx = w[i].cause_max_us[ph][c];
+                ge += w[i].cause_ge1ms[ph][c];
+            }
+            printf("%s%s_%s_max_us=%.1f %s_%s_ge1ms=%llu", c ? " " : "", names[ph], causes[c], cmx,
+                   names[ph], causes[c], (unsigned long long)ge);
+        }
+        printf("\n");
     }
     for (size_t i = 0; i < count; i++)
         free(chunks[i]);

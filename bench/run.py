@@ -341,44 +341,60 @@ def print_tables(wl, configs, skip, res, logdir):
                 pct(oa), pct(oh), fmt(oa / oh if oh > 0 else None, ".3f")))
 
 
+# bigheap's two arena layouts: workers with arenas of their own (what
+# glibc gives new threads), and workers sharing the main arena that holds
+# the 1 GiB heap, so they wait whenever the walk holds its lock.
+ARENAS = (("own", []), ("shared", ["-s"]))
+CAUSES = ("slept", "preempted", "ran")
+
+
 def run_bigheap(runner, mib):
-    """Snapshot cost on a fragmented heap: once without the profiler (the
-    control stalls only), once with it. Returns the parsed figures."""
-    prog = [os.path.join(runner.b, "bench", "bigheap"), "-m", str(mib)]
+    """Snapshot cost on a fragmented heap, per arena layout: once without
+    the profiler (the control stalls only), once with it. Returns
+    {(arena, config): parsed figures}."""
     out = {}
-    for config in ("plain", "sample"):
-        if runner.available(config):
-            continue
-        r = runner.run(config, prog, ["DRAINPROF_INTERVAL=0"])
-        kv = {}
-        if r["ok"]:
-            with open(r["log"]) as fh:
-                for line in fh:
-                    for tok in line.split():
-                        k, sep, v = tok.partition("=")
-                        if sep:
-                            kv[k] = v
-        else:
-            kv["failed"] = runner.keep_log("bigheap-" + config, r)
-        snaps = [d for d in read_report(r["report_dir"])
-                 if d.get("type") == "snapshot" and d.get("label") == "bench"]
-        kv["report_snaps"] = snaps
-        kv["maxrss_kib"] = r.get("maxrss_kib")
-        if r["report_dir"]:
-            shutil.rmtree(r["report_dir"], ignore_errors=True)
-        out[config] = kv
+    for arena, flags in ARENAS:
+        prog = [os.path.join(runner.b, "bench", "bigheap"), "-m", str(mib)] + flags
+        for config in ("plain", "sample"):
+            if runner.available(config):
+                continue
+            r = runner.run(config, prog, ["DRAINPROF_INTERVAL=0"])
+            kv = {}
+            if r["ok"]:
+                with open(r["log"]) as fh:
+                    for line in fh:
+                        for tok in line.split():
+                            k, sep, v = tok.partition("=")
+                            if sep:
+                                kv[k] = v
+            else:
+                kv["failed"] = runner.keep_log("bigheap-%s-%s" % (arena, config), r)
+            snaps = [d for d in read_report(r["report_dir"])
+                     if d.get("type") == "snapshot" and d.get("label") == "bench"]
+            kv["report_snaps"] = snaps
+            kv["maxrss_kib"] = r.get("maxrss_kib")
+            if r["report_dir"]:
+                shutil.rmtree(r["report_dir"], ignore_errors=True)
+            out[(arena, config)] = kv
     return out
+
+
+def causes(kv, slot):
+    """'slept 120 us (0 >= 1 ms), ...' for a bigheap window."""
+    return ", ".join("%s %s us (%s >= 1 ms)" % (
+        c, kv.get("%s_%s_max_us" % (slot, c)), kv.get("%s_%s_ge1ms" % (slot, c))) for c in CAUSES)
 
 
 def print_bigheap(big, mib):
     log()
     log("== snapshot cost: bigheap -m %d (%d MiB heap of 1..64 KiB chunks, 40%% freed)" % (mib, mib))
-    for config, kv in big.items():
+    for (arena, config), kv in big.items():
+        what = "%s, workers on %s arena%s" % (config, arena, "s" if arena == "own" else "")
         if "failed" in kv:
-            log("%s: FAILED (%s)" % (config, kv["failed"]))
+            log("%s: FAILED (%s)" % (what, kv["failed"]))
             continue
         log("%s: %s chunks (%s freed), %s worker(s), window %s ms, peak RSS %.0f MiB" % (
-            config, kv.get("chunks"), kv.get("freed"), kv.get("workers"), kv.get("window_ms"),
+            what, kv.get("chunks"), kv.get("freed"), kv.get("workers"), kv.get("window_ms"),
             (kv.get("maxrss_kib") or 0) / 1024))
         if kv.get("profiler") == "present":
             log("  snapshot call ms: %s (median %s, max %s)" % (
@@ -389,6 +405,8 @@ def print_bigheap(big, mib):
             "snapshot window %s us, control window %s us" % (
                 kv.get("during_max_us"), kv.get("during_calls"), kv.get("snap_max_us"),
                 kv.get("control_max_us")))
+        log("  by cause, overlapping a snapshot: %s" % causes(kv, "during"))
+        log("  by cause, control window:         %s" % causes(kv, "control"))
         log("  histogram overlapping a snapshot: %s" % kv.get("during_hist"))
         log("  histogram snapshot window:  %s" % kv.get("snap_hist"))
         log("  histogram control window:   %s" % kv.get("control_hist"))
@@ -514,9 +532,14 @@ def builds_key(runner):
     return "%s:%s" % (runner.lib_sha, h.hexdigest()[:12])
 
 
+MIN_HISTORY_ROUNDS = 5
+
+
 def record_history(path, key, started, res):
     """Appends this run's paired ratios of sample mode on the target
-    workloads, for pooled_over_runs."""
+    workloads, for pooled_over_runs. A trial run of a few rounds is left
+    out: the pool resamples whole runs, so it would weigh as much as a
+    full one."""
     new = not os.path.exists(path)
     with open(path, "a") as fh:
         if new:
@@ -524,6 +547,8 @@ def record_history(path, key, started, res):
         for n in TARGET_WORKLOADS:
             s = (res.get(n) or {}).get("sample")
             for ref, rs in (s or {}).get("ratios", {}).items():
+                if len(rs) < MIN_HISTORY_ROUNDS:
+                    continue
                 fh.write("".join("%s\t%s\t%s\t%s\t%d\t%.6f\n" % (key, started, n, ref, i + 1, r)
                                  for i, r in enumerate(rs)))
 
@@ -652,19 +677,26 @@ def print_targets(res, big, mib, history=None):
                 "self %.1f MiB / program %.1f MiB = %.3f" % (
                     verdict(s <= 0.10 * prog + 16 * MIB), what, s / MIB, prog / MIB,
                     ps / MIB, (pt - ps) / MIB, ps / (pt - ps) if pt > ps else float("nan")))
-    kv = big.get("sample")
-    if not kv or "snapshot_ms_max" not in kv:
+    sampled = [(a, big[(a, "sample")]) for a, _ in ARENAS
+               if "snapshot_ms_max" in big.get((a, "sample"), {})]
+    if not sampled:
         log("n/a   snapshot of a %d MiB heap < 50 ms: no snapshot figures" % mib)
         log("n/a   no thread stalled > 1 ms by a snapshot: no snapshot figures")
         return
-    mx = float(kv["snapshot_ms_max"])
+    mx = max(float(kv["snapshot_ms_max"]) for _, kv in sampled)
     log("%s  snapshot of a %d MiB heap < 50 ms: max %.1f ms" % (verdict(mx < 50), mib, mx))
-    # Judged on the calls that overlapped a snapshot call: a stall the
-    # snapshot caused overlaps it, and the gaps between snapshots (the main
-    # thread asleep) only add the scheduler's own noise, shown beside.
-    dt, st, ct = (float(kv[k]) for k in ("during_max_us", "snap_max_us", "control_max_us"))
-    log("%s  no thread stalled > 1 ms by a snapshot: worst call overlapping one %.0f us "
-        "(snapshot window %.0f us, control window %.0f us)" % (verdict(dt <= 1000), dt, st, ct))
+    # Judged on the calls that overlapped a snapshot call (the gaps between
+    # snapshots, the main thread asleep, only add the machine's noise), and
+    # on the causes a snapshot can have: the worker slept (a lock) or was
+    # preempted. A call that ran on without a context switch was slow
+    # whatever the profiler did: on this VM, the host stopped its vCPU.
+    for arena, kv in sampled:
+        by = max(float(kv.get("during_%s_max_us" % c, 0)) for c in ("slept", "preempted"))
+        log("%s  no thread stalled > 1 ms by a snapshot (workers on %s arena%s): worst call overlapping "
+            "one that slept or was preempted %.0f us; worst of all %s us (ran on: %s us); "
+            "control window %s us" % (
+                verdict(by <= 1000), arena, "s" if arena == "own" else "", by, kv.get("during_max_us"),
+                kv.get("during_ran_max_us"), kv.get("control_max_us")))
 
 
 def main():
