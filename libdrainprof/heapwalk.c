@@ -1,6 +1,7 @@
 #include "heapwalk.h"
 #include "dp.h"
 #include "glibc.h"
+#include "hints.h"
 #include "mem.h"
 #include "track.h"
 
@@ -9,6 +10,13 @@
 
 #define HDR 8               /* a chunk's size word follows its prev_size */
 #define FASTBIN_MAX_CHUNK 176 /* the largest chunk M_MXFAST allows in a fastbin */
+/* Before each hold the walk prefetches the hinted chunk headers of at most
+ * AHEAD_PAGES pages (8 MiB) and at most AHEAD_HEADERS of them (16 KiB of
+ * lines, which stay in the L1 cache until the hold reads them; a heap of
+ * small chunks would otherwise have every page hinted and evict its own
+ * prefetches). */
+#define AHEAD_PAGES 2048
+#define AHEAD_HEADERS 256
 
 /* One range of chunks being walked, and what it may follow. */
 struct range {
@@ -20,6 +28,7 @@ struct range {
     uint16_t *pages;
     uintptr_t page_base;
     size_t npages;
+    uint16_t *hint; /* hints.h, for the same pages; NULL: none */
 };
 
 /* Fastbin chunks of the arena being walked: an open-addressing set of chunk
@@ -154,6 +163,30 @@ static void held(const struct range *r, uintptr_t c, size_t size, struct dp_walk
     add_pages(r, c + HDR, size);
 }
 
+/* Outside the lock: the hinted headers from the page holding c on.
+ * Returns the page where the hold that follows ends. */
+static size_t prefetch_ahead(const struct range *r, uintptr_t c)
+{
+    size_t p = (c - r->page_base) >> DP_PAGE_SHIFT, to = p + AHEAD_PAGES, k = 0;
+    for (size_t e = to < r->npages ? to : r->npages; p < e && k < AHEAD_HEADERS; p++)
+        if (r->hint[p]) {
+            __builtin_prefetch((const void *)(r->page_base + (p << DP_PAGE_SHIFT) + DP_HINT_OFF(r->hint[p]) + HDR));
+            k++;
+        }
+    return k < AHEAD_HEADERS ? to : p;
+}
+
+/* The chunk at next, in a later page pn than the one before it (in pc),
+ * is the first in its page; none starts in the pages between. */
+static void note_chunk(const struct range *r, size_t pc, size_t pn, uintptr_t next)
+{
+    if (pn >= r->npages)
+        return;
+    for (size_t p = pc + 1; p < pn; p++)
+        r->hint[p] = 0;
+    r->hint[pn] = DP_HINT(next & (DP_PAGE - 1));
+}
+
 static void note_hold(struct dp_walk *w, uint64_t t0)
 {
     uint64_t held_ns = dp_now_ns() - t0;
@@ -179,6 +212,7 @@ static void walk(const struct range *r, struct dp_walk *w)
     uintptr_t key = dp_glibc_tcache_key();
     int done = 0;  /* 1: ended at the top or at a heap's closing fencepost */
     int moved = 0; /* the lock was released on the way */
+    size_t hold_end = r->hint ? prefetch_ahead(r, r->first ? r->first : r->page_base) : SIZE_MAX;
     dp_glibc_arena_lock(r->av);
     uint64_t t0 = dp_now_ns();
     uintptr_t top, end;
@@ -195,6 +229,12 @@ static void walk(const struct range *r, struct dp_walk *w)
             alive = 0;
         else
             w->first = c;
+    }
+    uintptr_t page_end = (c | (DP_PAGE - 1)) + 1; /* of the page holding c */
+    if (alive && r->hint) {
+        size_t p0 = (c - r->page_base) >> DP_PAGE_SHIFT;
+        memset(r->hint, 0, p0 * sizeof *r->hint);
+        r->hint[p0] = DP_HINT(c & (DP_PAGE - 1));
     }
     for (unsigned n = 1; alive; n++) {
         int top_here = !r->heap || top - r->heap < DP_HEAP_MAX;
@@ -215,14 +255,25 @@ static void walk(const struct range *r, struct dp_walk *w)
         if ((size & 15) || size > end - c || (!top_here && c + size + 2 * HDR > end))
             break;
         uintptr_t next = c + size;
+        int hold_done = 0;
+        if (next >= page_end) {
+            size_t pc = (page_end - 1 - r->page_base) >> DP_PAGE_SHIFT, pn = (next - r->page_base) >> DP_PAGE_SHIFT;
+            if (r->hint)
+                note_chunk(r, pc, pn, next);
+            /* A hold ends where the prefetched pages do. */
+            hold_done = pn >= hold_end;
+            page_end = (next | (DP_PAGE - 1)) + 1;
+        }
         if ((*(const size_t *)(next + HDR) & DP_PREV_INUSE) &&
             !(key && size <= DP_TCACHE_MAX_CHUNK && *(const uintptr_t *)(c + 3 * HDR) == key) &&
             !(nfast && size <= FASTBIN_MAX_CHUNK && fast_has(c)))
             held(r, c, size, w);
         c = next;
-        if (!(n & 63) && dp_now_ns() - t0 > DP_WALK_HOLD_NS) {
+        if (hold_done || (!(n & 63) && dp_now_ns() - t0 > DP_WALK_HOLD_NS)) {
             note_hold(w, t0);
             hand_over(r->av);
+            if (r->hint)
+                hold_end = prefetch_ahead(r, c);
             dp_glibc_arena_lock(r->av);
             t0 = dp_now_ns();
             moved = 1;
@@ -238,7 +289,7 @@ static void walk(const struct range *r, struct dp_walk *w)
 void dp_walk_main(void *ar, uint16_t *pages, uintptr_t page_base, size_t npages, struct dp_walk *w)
 {
     uintptr_t heaps[1] = {page_base};
-    struct range r = {ar, 0, 0, heaps, 1, pages, page_base, npages};
+    struct range r = {ar, 0, 0, heaps, 1, pages, page_base, npages, dp_hints_for(page_base, npages)};
     walk(&r, w);
 }
 
@@ -250,6 +301,6 @@ void dp_walk_heap(void *ar, uintptr_t heap, const uintptr_t *heaps, int n, uint1
     uintptr_t first = heap + dp_glibc_heap_info_size();
     if ((uintptr_t)ar == first)
         first = ((first + DP_STATE_SIZE + 2 * HDR + 15) & ~(uintptr_t)15) - 2 * HDR;
-    struct range r = {ar, heap, first, heaps, n, pages, page_base, npages};
+    struct range r = {ar, heap, first, heaps, n, pages, page_base, npages, dp_hints_for(page_base, npages)};
     walk(&r, w);
 }

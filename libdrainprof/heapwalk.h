@@ -5,7 +5,11 @@
  * A heap's chunks are walked in address order under the arena's own lock,
  * in holds of at most DP_WALK_HOLD_NS: the lock is then released (and the
  * CPU yielded when a thread was waiting for it) and taken again, so no
- * allocating thread waits longer than one hold. A chunk is held by the
+ * allocating thread waits longer than one hold. Before each hold, with the
+ * lock free, the walk prefetches the next few hundred chunk headers where
+ * the last walk found them (hints.h), and the hold ends where they do: it
+ * holds the lock while reading from cache, where a cold walk of a 1 GiB
+ * heap waits on memory chunk after chunk. A chunk is held by the
  * program when glibc has it in use (PREV_INUSE in the next chunk) and it is
  * parked neither in a tcache (glibc's key in its second word) nor in a
  * fastbin (listed from the arena when the heap's walk starts). Between two

@@ -6,6 +6,7 @@
 #include "dp.h"
 #include "glibc.h"
 #include "heapwalk.h"
+#include "hints.h"
 #include "jbuf.h"
 #include "mem.h"
 #include "modules.h"
@@ -847,6 +848,7 @@ static void take(const char *label)
             if (a->info.top && top_end > top_page)
                 a->top_empty_resident = count_empty_resident(top_page, top_end, NULL);
         }
+        dp_hints_sweep();
     }
 
     /* Tracked allocations: the brk pinner and the top sites. */

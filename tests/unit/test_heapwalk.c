@@ -16,6 +16,7 @@
 
 #include "glibc.h"
 #include "heapwalk.h"
+#include "hints.h"
 #include "dp.h"
 
 #define NBLOCKS 20000
@@ -134,6 +135,79 @@ static void test_main_arena_matches_own_count(void **state)
         empty++;
     }
     assert_true(full > 0 && empty > 0);
+    for (int i = 0; i < NBLOCKS; i++)
+        free(blocks[i]);
+}
+
+/* ---- prefetch hints ---- */
+
+static size_t main_pages(uintptr_t *base)
+{
+    struct dp_arena_info a[64];
+    assert_true(dp_glibc_arenas(a, 64) >= 1);
+    *base = a[0].base & ~(DP_PAGE - 1);
+    return (a[0].top + a[0].top_size - *base) / DP_PAGE + 1;
+}
+
+/* The walk leaves, for each page a held chunk starts in, the first chunk
+ * start of that page, and nothing for the pages inside a held chunk. */
+static void test_hints_name_the_chunks_found(void **state)
+{
+    (void)state;
+    void **blocks = map(NBLOCKS * sizeof *blocks);
+    struct held h;
+    churn(blocks, NBLOCKS, 5, &h);
+    uintptr_t base;
+    struct dp_walk w = walk_main(&base);
+    assert_true(w.complete);
+    size_t n = main_pages(&base);
+    const uint16_t *hint = dp_hints_for(base, n);
+    assert_non_null(hint);
+    int starts = 0, inner = 0;
+    for (int i = 0; i < NBLOCKS; i++) {
+        if (!blocks[i])
+            continue;
+        uintptr_t chunk = (uintptr_t)blocks[i] - 16, page = (chunk - base) / DP_PAGE;
+        assert_int_not_equal(hint[page], 0);
+        assert_true(DP_HINT_OFF(hint[page]) <= (chunk & (DP_PAGE - 1)));
+        starts++;
+        size_t usable = malloc_usable_size(blocks[i]);
+        uintptr_t in = ((uintptr_t)blocks[i] + DP_PAGE) & ~(DP_PAGE - 1);
+        if (usable >= 3 * DP_PAGE) {
+            assert_int_equal(hint[(in - base) / DP_PAGE], 0);
+            inner++;
+        }
+    }
+    assert_true(starts > 0 && inner > 0);
+    for (int i = 0; i < NBLOCKS; i++)
+        free(blocks[i]);
+}
+
+/* A hint is only a prefetch address: with every hint garbage the walk
+ * finds what the program holds, page by page as with sound hints. */
+static void test_garbage_hints_change_nothing(void **state)
+{
+    (void)state;
+    void **blocks = map(NBLOCKS * sizeof *blocks);
+    uintptr_t base;
+    struct dp_walk before = walk_main(&base);
+    struct held h;
+    churn(blocks, NBLOCKS, 11, &h);
+    struct dp_walk sound = walk_main(&base);
+    size_t n = main_pages(&base);
+    uint16_t *copy = map(n * sizeof *copy);
+    memcpy(copy, pages, n * sizeof *copy);
+    uint16_t *hint = dp_hints_for(base, n);
+    assert_non_null(hint);
+    uint64_t seed = 3;
+    for (size_t i = 0; i < n; i++)
+        hint[i] = (uint16_t)rnd(&seed);
+    struct dp_walk garbage = walk_main(&base);
+    assert_true(garbage.complete);
+    assert_int_equal(garbage.live_chunks - before.live_chunks, h.chunks);
+    assert_int_equal(garbage.live_bytes - before.live_bytes, h.bytes);
+    assert_int_equal(garbage.live_bytes, sound.live_bytes);
+    assert_memory_equal(pages, copy, n * sizeof *copy);
     for (int i = 0; i < NBLOCKS; i++)
         free(blocks[i]);
 }
@@ -280,6 +354,8 @@ int main(void)
 #endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_main_arena_matches_own_count),
+        cmocka_unit_test(test_hints_name_the_chunks_found),
+        cmocka_unit_test(test_garbage_hints_change_nothing),
         cmocka_unit_test(test_thread_arena_matches_own_count),
         cmocka_unit_test(test_walk_beside_a_busy_thread),
     };
