@@ -21,11 +21,15 @@
  * each worker gets an arena of its own, as glibc gives new threads.
  *
  * Every call of 100 us or more is put down to a cause, from the worker's
- * context switches around it (getrusage RUSAGE_THREAD):
+ * CPU time (its CPU clock) and context switches (getrusage RUSAGE_THREAD)
+ * around it: when
+ * it spent most of the call off its CPU,
  *   slept      it blocked (a lock the snapshot holds, the kernel's mmap lock);
  *   preempted  the scheduler ran another thread on its CPU;
- *   ran        neither: the call ran on, or the host stopped the virtual CPU
- *              (on a VM no guest event shows for the time lost).
+ * else
+ *   ran        the guest kernel had it running: the call ran on, or the
+ *              host stopped the virtual CPU (which this hypervisor does not
+ *              report as steal: the guest counts that time as the thread's).
  * A snapshot can stall a worker only by the first two.
  *
  *   bigheap [-m MIB] [-w WORKERS] [-k SNAPSHOTS] [-s]
@@ -69,20 +73,33 @@ struct worker {
     uint64_t cause_ge1ms[NSLOTS][NCAUSES];
 };
 
-/* The calling thread's voluntary and involuntary context switches. */
-static void switches(long *vol, long *invol)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_THREAD, &ru);
-    *vol = ru.ru_nvcsw;
-    *invol = ru.ru_nivcsw;
-}
-
 static double now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* What a slow call is measured against: the calling thread's context
+ * switches and CPU time, and the wall clock, when last read. */
+struct base {
+    long vol, invol;
+    double cpu_us, wall_us;
+};
+
+/* CPU time from the thread's CPU clock, not getrusage: the kernel adds a
+ * running thread's time to what getrusage reports only at a tick or a
+ * switch, so that figure lags by up to a tick. */
+static void read_base(struct base *b)
+{
+    struct rusage ru;
+    struct timespec ts;
+    getrusage(RUSAGE_THREAD, &ru);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    b->vol = ru.ru_nvcsw;
+    b->invol = ru.ru_nivcsw;
+    b->cpu_us = ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+    b->wall_us = now_us();
 }
 
 static uint64_t next_rand(uint64_t *s)
@@ -119,7 +136,7 @@ static void *work(void *arg)
     struct worker *w = arg;
     void *set[SET] = {0};
     int ph;
-    long vol0 = 0, invol0 = 0;
+    struct base b0 = {0};
     for (unsigned n = 0; (ph = atomic_load_explicit(&phase, memory_order_relaxed)) != PH_STOP; n++) {
         uint64_t r = next_rand(&w->seed);
         void **slot = &set[r % SET];
@@ -127,8 +144,8 @@ static void *work(void *arg)
         /* The baseline for a slow call's cause: read now and then, and
          * after every call long enough to have slept, so a slow call is
          * not blamed on an earlier one's switch. */
-        if (!(n & 63))
-            switches(&vol0, &invol0);
+        if (!(n & 255))
+            read_base(&b0);
         unsigned q0 = atomic_load_explicit(&snap_seq, memory_order_acquire);
         double t0 = now_us();
         free(*slot);
@@ -147,18 +164,20 @@ static void *work(void *arg)
                 record(w, DURING, us[k]);
         }
         if (us[0] >= 10 || us[1] >= 10) {
-            long vol, invol;
-            switches(&vol, &invol);
-            int cause = vol > vol0 ? SLEPT : invol > invol0 ? PREEMPTED : RAN;
+            struct base b1;
+            read_base(&b1);
+            /* Off-CPU time since the baseline: nearly all of it in this
+             * pair of calls, the other calls since being short. */
+            double off = (b1.wall_us - b0.wall_us) - (b1.cpu_us - b0.cpu_us);
             for (int k = 0; k < 2; k++) {
                 if (us[k] < SLOW_US)
                     continue;
+                int cause = 2 * off < us[k] ? RAN : b1.vol > b0.vol ? SLEPT : b1.invol > b0.invol ? PREEMPTED : RAN;
                 record_cause(w, ph, cause, us[k]);
                 if (during)
                     record_cause(w, DURING, cause, us[k]);
             }
-            vol0 = vol;
-            invol0 = invol;
+            b0 = b1;
         }
     }
     for (int i = 0; i < SET; i++)
