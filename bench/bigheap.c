@@ -22,8 +22,7 @@
  *
  * Every call of 100 us or more is put down to a cause, from the worker's
  * CPU time (its CPU clock) and context switches (getrusage RUSAGE_THREAD)
- * around it: when
- * it spent most of the call off its CPU,
+ * around it. When it spent most of the call off its CPU,
  *   slept      it blocked (a lock the snapshot holds, the kernel's mmap lock);
  *   preempted  the scheduler ran another thread on its CPU;
  * else

@@ -124,6 +124,12 @@ static int range_end(const struct range *r, uintptr_t *top, uintptr_t *end)
     return 0;
 }
 
+/* The index of the page holding a, in r's pages and hints. */
+static inline size_t page_index(const struct range *r, uintptr_t a)
+{
+    return (a - r->page_base) >> DP_PAGE_SHIFT;
+}
+
 /* The held range [start, start + len) into the page counts. Chunks do not
  * overlap, so no page sums to more than 4096. */
 static void add_pages(const struct range *r, uintptr_t start, size_t len)
@@ -135,7 +141,7 @@ static void add_pages(const struct range *r, uintptr_t start, size_t len)
         hi = lim;
     if (lo >= hi)
         return;
-    size_t i = (lo - base) >> DP_PAGE_SHIFT, last = (hi - 1 - base) >> DP_PAGE_SHIFT;
+    size_t i = page_index(r, lo), last = page_index(r, hi - 1);
     if (i == last) {
         r->pages[i] += (uint16_t)(hi - lo);
         return;
@@ -167,7 +173,7 @@ static void held(const struct range *r, uintptr_t c, size_t size, struct dp_walk
  * Returns the page where the hold that follows ends. */
 static size_t prefetch_ahead(const struct range *r, uintptr_t c)
 {
-    size_t p = (c - r->page_base) >> DP_PAGE_SHIFT, to = p + AHEAD_PAGES, k = 0;
+    size_t p = page_index(r, c), to = p + AHEAD_PAGES, k = 0;
     for (size_t e = to < r->npages ? to : r->npages; p < e && k < AHEAD_HEADERS; p++)
         if (r->hint[p]) {
             __builtin_prefetch((const void *)(r->page_base + (p << DP_PAGE_SHIFT) + DP_HINT_OFF(r->hint[p]) + HDR));
@@ -232,7 +238,7 @@ static void walk(const struct range *r, struct dp_walk *w)
     }
     uintptr_t page_end = (c | (DP_PAGE - 1)) + 1; /* of the page holding c */
     if (alive && r->hint) {
-        size_t p0 = (c - r->page_base) >> DP_PAGE_SHIFT;
+        size_t p0 = page_index(r, c);
         memset(r->hint, 0, p0 * sizeof *r->hint);
         r->hint[p0] = DP_HINT(c & (DP_PAGE - 1));
     }
@@ -257,7 +263,7 @@ static void walk(const struct range *r, struct dp_walk *w)
         uintptr_t next = c + size;
         int hold_done = 0;
         if (next >= page_end) {
-            size_t pc = (page_end - 1 - r->page_base) >> DP_PAGE_SHIFT, pn = (next - r->page_base) >> DP_PAGE_SHIFT;
+            size_t pc = page_index(r, page_end - 1), pn = page_index(r, next);
             if (r->hint)
                 note_chunk(r, pc, pn, next);
             /* A hold ends where the prefetched pages do. */

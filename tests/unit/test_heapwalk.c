@@ -77,6 +77,8 @@ static void churn(void **blocks, int n, uint64_t seed, struct held *h)
 static uint16_t *pages;
 static size_t pages_cap = (size_t)1 << 20; /* 4 GiB of heap */
 
+static size_t walked_pages; /* the last walk_main's page count */
+
 static struct dp_walk walk_main(uintptr_t *base_out)
 {
     struct dp_arena_info a[64];
@@ -90,6 +92,7 @@ static struct dp_walk walk_main(uintptr_t *base_out)
     dp_walk_main(a[0].ar, pages, first_page, n, &w);
     assert_int_equal(w.first, base);
     *base_out = first_page;
+    walked_pages = n;
     return w;
 }
 
@@ -141,14 +144,6 @@ static void test_main_arena_matches_own_count(void **state)
 
 /* ---- prefetch hints ---- */
 
-static size_t main_pages(uintptr_t *base)
-{
-    struct dp_arena_info a[64];
-    assert_true(dp_glibc_arenas(a, 64) >= 1);
-    *base = a[0].base & ~(DP_PAGE - 1);
-    return (a[0].top + a[0].top_size - *base) / DP_PAGE + 1;
-}
-
 /* The walk leaves, for each page a held chunk starts in, the first chunk
  * start of that page, and nothing for the pages inside a held chunk. */
 static void test_hints_name_the_chunks_found(void **state)
@@ -160,7 +155,7 @@ static void test_hints_name_the_chunks_found(void **state)
     uintptr_t base;
     struct dp_walk w = walk_main(&base);
     assert_true(w.complete);
-    size_t n = main_pages(&base);
+    size_t n = walked_pages;
     const uint16_t *hint = dp_hints_for(base, n);
     assert_non_null(hint);
     int starts = 0, inner = 0;
@@ -194,7 +189,7 @@ static void test_garbage_hints_change_nothing(void **state)
     struct held h;
     churn(blocks, NBLOCKS, 11, &h);
     struct dp_walk sound = walk_main(&base);
-    size_t n = main_pages(&base);
+    size_t n = walked_pages;
     uint16_t *copy = map(n * sizeof *copy);
     memcpy(copy, pages, n * sizeof *copy);
     uint16_t *hint = dp_hints_for(base, n);
