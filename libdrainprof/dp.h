@@ -36,6 +36,8 @@ struct dp_thread_hot {
     int64_t sample_left;         /* bytes before the next sample (sites.c) */
     uint64_t allocs;             /* fast-path calls; read through the record (track.c) */
     size_t tail_max;             /* malloc requests below this are forwarded as a tail call (track.h) */
+    int tail_parked;             /* tail_max is 0 for a snapshot's walks, to be restored (track.c) */
+    void *arena;                 /* the thread arena its malloc uses, once learned (track.c); NULL: not known */
     int exited;                  /* the thread's exit handler ran */
     int registered;              /* rec->hot is this block: the slow path need not read the record */
 };

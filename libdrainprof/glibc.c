@@ -21,10 +21,16 @@ static char *main_arena;
 static uintptr_t tcache_key;
 static int libc_minor;
 
+int dp_glibc_arena_trylock(void *ar)
+{
+    int c = 0;
+    return __atomic_compare_exchange_n((int *)ar, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 void dp_glibc_arena_lock(void *ar)
 {
-    int *m = ar, c = 0;
-    if (__atomic_compare_exchange_n(m, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    int *m = ar;
+    if (dp_glibc_arena_trylock(ar))
         return;
     while (__atomic_exchange_n(m, 2, __ATOMIC_ACQUIRE) != 0)
         syscall(SYS_futex, m, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);

@@ -87,8 +87,10 @@ int dp_glibc_arena_heaps(uintptr_t top, uintptr_t *start, size_t *size, int max)
 int dp_safe_read(uintptr_t addr, void *buf, size_t len);
 
 /* glibc's arena mutex, a futex word at the start of malloc_state (0 free,
- * 1 taken, 2 taken with waiters). Unlock returns 1 when it woke a waiter. */
+ * 1 taken, 2 taken with waiters). Trylock returns 1 when it took the lock;
+ * unlock returns 1 when it woke a waiter. */
 void dp_glibc_arena_lock(void *ar);
+int dp_glibc_arena_trylock(void *ar);
 int dp_glibc_arena_unlock(void *ar);
 
 /* The value glibc (2.34+) stores in the second word of a tcache-parked

@@ -200,13 +200,98 @@ static void note_hold(struct dp_walk *w, uint64_t t0)
         w->hold_ns = held_ns;
 }
 
-/* Releases the arena lock between two holds. When a thread was waiting,
- * it gets the lock before the walk takes it back: relocking at once would
- * beat the waking thread every time and keep it waiting for the whole
- * walk. */
+/* ---- the gate (heapwalk.h) ---- */
+
+uintptr_t dp_walk_holds;
+static int gate_up; /* the snapshot thread's own: set and read there only */
+static struct dp_gate_stats gate;
+
+void dp_walk_gate(int up)
+{
+    gate_up = up;
+}
+
+/* The program's threads, off the hot path; clock_gettime leaves errno.
+ * arena 0: any. */
+static void wait_for(uintptr_t arena)
+{
+    uint64_t t0 = dp_now_ns(), t = t0;
+    for (uintptr_t h; (h = __atomic_load_n(&dp_walk_holds, __ATOMIC_ACQUIRE)) && (!arena || h == arena) &&
+                      t - t0 < DP_WALK_SPIN_NS;) {
+        __builtin_ia32_pause();
+        t = dp_now_ns();
+    }
+    if (t == t0)
+        return; /* another arena's hold, or it ended */
+    uint64_t waited = t - t0, max = __atomic_load_n(&gate.max_wait_ns, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&gate.waits, 1, __ATOMIC_RELAXED);
+    if (waited >= DP_WALK_SPIN_NS)
+        __atomic_fetch_add(&gate.timeouts, 1, __ATOMIC_RELAXED);
+    while (waited > max &&
+           !__atomic_compare_exchange_n(&gate.max_wait_ns, &max, waited, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
+void dp_walk_wait_chunk(const void *p)
+{
+    struct dp_chunk c;
+    dp_chunk_decode(p, &c);
+    if (!c.mmapped) /* an mmapped chunk takes no arena lock */
+        wait_for(c.arena ? (uintptr_t)c.arena : (uintptr_t)dp_glibc_main_arena());
+}
+
+void dp_walk_wait_thread(void)
+{
+    wait_for((uintptr_t)dp_hot.arena);
+}
+
+void dp_walk_gate_take_stats(struct dp_gate_stats *s)
+{
+    s->waits = __atomic_exchange_n(&gate.waits, 0, __ATOMIC_RELAXED);
+    s->timeouts = __atomic_exchange_n(&gate.timeouts, 0, __ATOMIC_RELAXED);
+    s->max_wait_ns = __atomic_exchange_n(&gate.max_wait_ns, 0, __ATOMIC_RELAXED);
+}
+
+/* Takes the arena lock for a hold. With the gate up, the walk closes it
+ * first, lets the calls already past it through, and then takes the lock
+ * as soon as it is free (a thread holding it leaves within its call, and
+ * its next call waits at the gate): no futex sleep on either side. Past a
+ * hold's length (a thread preempted with the lock) it sleeps on it. */
+static void hold_lock(char *av)
+{
+    if (!gate_up) {
+        dp_glibc_arena_lock(av);
+        return;
+    }
+    __atomic_store_n(&dp_walk_holds, (uintptr_t)av, __ATOMIC_SEQ_CST);
+    uint64_t t0 = dp_now_ns();
+    while (dp_now_ns() - t0 < DP_WALK_GRACE_NS)
+        __builtin_ia32_pause();
+    while (!dp_glibc_arena_trylock(av)) {
+        if (dp_now_ns() - t0 > DP_WALK_HOLD_NS) {
+            dp_glibc_arena_lock(av);
+            return;
+        }
+        __builtin_ia32_pause();
+    }
+}
+
+/* Ends a hold; 1 when a thread was sleeping on the lock. The gate opens
+ * after the unlock, so a call let through finds the lock free. */
+static int hold_unlock(char *av)
+{
+    int woke = dp_glibc_arena_unlock(av);
+    __atomic_store_n(&dp_walk_holds, 0, __ATOMIC_RELEASE);
+    return woke;
+}
+
+/* Releases the arena lock between two holds. When a thread was sleeping
+ * on it, it gets the lock before the walk takes it back: relocking at once
+ * would beat the waking thread every time and keep it waiting for the
+ * whole walk. */
 static void hand_over(char *av)
 {
-    if (!dp_glibc_arena_unlock(av))
+    if (!hold_unlock(av))
         return;
     uint64_t t0 = dp_now_ns();
     while (__atomic_load_n((const int *)av, __ATOMIC_RELAXED) == 0 && dp_now_ns() - t0 < DP_WALK_HOLD_NS)
@@ -219,7 +304,7 @@ static void walk(const struct range *r, struct dp_walk *w)
     int done = 0;  /* 1: ended at the top or at a heap's closing fencepost */
     int moved = 0; /* the lock was released on the way */
     size_t hold_end = r->hint ? prefetch_ahead(r, r->first ? r->first : r->page_base) : SIZE_MAX;
-    dp_glibc_arena_lock(r->av);
+    hold_lock(r->av);
     uint64_t t0 = dp_now_ns();
     uintptr_t top, end;
     int alive = range_end(r, &top, &end);
@@ -280,14 +365,14 @@ static void walk(const struct range *r, struct dp_walk *w)
             hand_over(r->av);
             if (r->hint)
                 hold_end = prefetch_ahead(r, c);
-            dp_glibc_arena_lock(r->av);
+            hold_lock(r->av);
             t0 = dp_now_ns();
             moved = 1;
             alive = range_end(r, &top, &end);
         }
     }
     note_hold(w, t0);
-    dp_glibc_arena_unlock(r->av);
+    hold_unlock(r->av);
     if (!done)
         w->complete = 0;
 }

@@ -23,6 +23,47 @@
 
 #define DP_WALK_HOLD_NS 200000
 
+/* The gate. A thread that finds an arena lock held sleeps on its futex,
+ * and on a loaded host (a virtual CPU the host must run again) the wake-up
+ * can take milliseconds, however short the hold was (docs/performance.md).
+ * While the gate is up (dp_walk_gate, around a snapshot's walks, on a
+ * machine with more than one CPU), each hold names its arena in
+ * dp_walk_holds, and the shim sends every call that may take an arena lock
+ * through the gate: a call for the held arena spins on its own CPU (at most
+ * DP_WALK_SPIN_NS) until the hold ends, and then finds the lock free.
+ * Before taking the lock the walk gives calls already past the gate
+ * DP_WALK_GRACE_NS to reach it and leave. Spinning costs a thread at most
+ * the holds' length, which the hints keep to microseconds.
+ *
+ * A free or realloc names its chunk's arena; a malloc, its thread's arena
+ * when the thread learned it (track.h), else it waits at every hold. */
+#define DP_WALK_SPIN_NS (2 * DP_WALK_HOLD_NS)
+#define DP_WALK_GRACE_NS 1000
+extern uintptr_t dp_walk_holds;
+void dp_walk_gate(int up);
+void dp_walk_wait_chunk(const void *p);
+void dp_walk_wait_thread(void);
+
+/* p: a chunk of glibc's (not NULL). */
+static inline void dp_walk_pass_chunk(const void *p)
+{
+    if (__builtin_expect(__atomic_load_n(&dp_walk_holds, __ATOMIC_ACQUIRE) != 0, 0))
+        dp_walk_wait_chunk(p);
+}
+
+static inline void dp_walk_pass(void)
+{
+    if (__builtin_expect(__atomic_load_n(&dp_walk_holds, __ATOMIC_ACQUIRE) != 0, 0))
+        dp_walk_wait_thread();
+}
+
+/* What the gate cost the program since the last call: calls that waited,
+ * those that gave up after DP_WALK_SPIN_NS, and the longest wait. */
+struct dp_gate_stats {
+    uint64_t waits, timeouts, max_wait_ns;
+};
+void dp_walk_gate_take_stats(struct dp_gate_stats *s);
+
 struct dp_walk {
     uint64_t live_bytes, live_chunks;  /* usable bytes and count of held chunks */
     uint64_t large_count, large_bytes; /* held chunks of DP_MMAP_THRESHOLD_DEFAULT or more (chunk bytes) */

@@ -6,6 +6,7 @@
 #include "mem.h"
 #include "modules.h"
 #include "filter.h"
+#include "heapwalk.h"
 #include "regions.h"
 #include "track.h"
 #include "unwind.h"
@@ -116,8 +117,10 @@ static int hot;
  * free takes the cold path, with no test of its own on the fast one. Read
  * only, so it costs file pages only where frees look. */
 static const uint64_t all_maybe[DP_FILTER_WORDS] = {[0 ... DP_FILTER_WORDS - 1] = ~(uint64_t)0};
-/* dp_filter_bits while hot is 2, else all_maybe: free's one test of both. */
+/* dp_filter_bits while hot is 2 and the gate is down, else all_maybe:
+ * free's one test of all three. */
 static const uint64_t *fast_filter = all_maybe;
+static int gated; /* dp_shim_gate's */
 
 void dp_shim_rearm(void)
 {
@@ -128,8 +131,23 @@ void dp_shim_rearm(void)
         else if (!__atomic_load_n(&dp_child_pending, __ATOMIC_ACQUIRE))
             h = dp_track_glibc && dp_filter_bits ? 2 : 1;
     }
-    __atomic_store_n(&fast_filter, h == 2 ? dp_filter_bits : all_maybe, __ATOMIC_RELEASE);
+    int open = h == 2 && !__atomic_load_n(&gated, __ATOMIC_RELAXED);
+    __atomic_store_n(&fast_filter, open ? dp_filter_bits : all_maybe, __ATOMIC_RELEASE);
     __atomic_store_n(&hot, h, __ATOMIC_RELEASE);
+}
+
+/* Up: every call that may take an arena lock passes the gate (heapwalk.h):
+ * the tail paths are parked, free's fast path is closed, and the rest pass
+ * it on their way to glibc. Raised before the walk's gate, lowered after. */
+void dp_shim_gate(int up)
+{
+    if (!up)
+        dp_walk_gate(0);
+    __atomic_store_n(&gated, up, __ATOMIC_RELAXED);
+    dp_track_park(up);
+    dp_shim_rearm();
+    if (up)
+        dp_walk_gate(1);
 }
 
 /* Off the fast path: the first calls, and a fork child's first allocation,
@@ -162,6 +180,7 @@ static __attribute__((noinline)) void *malloc_cold(size_t n)
 {
     if (!WARM())
         return pool_alloc(n, 16);
+    dp_walk_pass();
     return tracked(dp_real.malloc(n));
 }
 
@@ -171,6 +190,7 @@ static __attribute__((noinline)) void *malloc_full(size_t n)
 {
     if (DP_UNLIKELY(HOT() != 2))
         return malloc_cold(n);
+    dp_walk_pass();
     void *p = dp_real.malloc(n);
     if (DP_UNLIKELY(!p))
         return p;
@@ -180,6 +200,7 @@ static __attribute__((noinline)) void *malloc_full(size_t n)
 /* A call the tail path charged and found due. */
 static __attribute__((noinline)) void *malloc_due(size_t n)
 {
+    dp_walk_pass();
     return dp_track_alloc_due(dp_real.malloc(n), n);
 }
 
@@ -191,10 +212,16 @@ DP_EXPORT void *malloc(size_t n)
     return t == DP_TAIL_DUE ? malloc_due(n) : malloc_full(n);
 }
 
+/* While the gate is up, also the frees the fast path would forward. */
 static __attribute__((noinline)) void free_cold(void *p)
 {
     if (!p || in_pool(p))
         return;
+    dp_walk_pass_chunk(p);
+    if (DP_LIKELY(HOT() == 2) && dp_track_free_quick(p, dp_filter_bits)) {
+        dp_real.free(p);
+        return;
+    }
     if (WARM())
         dp_track_free_slow(p);
     dp_real.free(p);
@@ -217,6 +244,7 @@ DP_EXPORT void *calloc(size_t n, size_t size)
             return NULL;
         return pool_alloc(total, 16); /* static pool memory is already zero */
     }
+    dp_walk_pass();
     return tracked(dp_real.calloc(n, size));
 }
 
@@ -241,6 +269,10 @@ static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
         return old ? NULL : pool_alloc(n, 16);
     if (old && !dp_track_free_quick(old, __atomic_load_n(&fast_filter, __ATOMIC_RELAXED)))
         dp_track_free_slow(old);
+    if (old)
+        dp_walk_pass_chunk(old);
+    else
+        dp_walk_pass();
     void *p = dp_real.realloc(old, n);
     if (!p && old && n)
         tracked(old); /* failed: the old block stays */
@@ -255,6 +287,7 @@ static __attribute__((noinline)) void *realloc_full(void *old, size_t n)
 {
     if (DP_UNLIKELY(!old) || DP_UNLIKELY(!dp_track_free_quick(old, __atomic_load_n(&fast_filter, __ATOMIC_RELAXED))))
         return realloc_cold(old, n);
+    dp_walk_pass_chunk(old);
     void *p = dp_real.realloc(old, n);
     if (DP_UNLIKELY(!p))
         return p;
@@ -264,6 +297,7 @@ static __attribute__((noinline)) void *realloc_full(void *old, size_t n)
 /* The old block is an untracked thread-arena chunk, as in realloc_full. */
 static __attribute__((noinline)) void *realloc_due(void *old, size_t n)
 {
+    dp_walk_pass_chunk(old);
     return dp_track_alloc_due(dp_real.realloc(old, n), n);
 }
 
@@ -294,6 +328,7 @@ DP_EXPORT int posix_memalign(void **out, size_t align, size_t n)
         *out = p;
         return 0;
     }
+    dp_walk_pass();
     int rc = dp_real.posix_memalign(out, align, n);
     if (rc == 0)
         tracked(*out);
@@ -304,6 +339,7 @@ DP_EXPORT void *aligned_alloc(size_t align, size_t n)
 {
     if (DP_UNLIKELY(!WARM()))
         return pool_alloc(n, align);
+    dp_walk_pass();
     return tracked(dp_real.aligned_alloc(align, n));
 }
 
@@ -311,6 +347,7 @@ DP_EXPORT void *memalign(size_t align, size_t n)
 {
     if (DP_UNLIKELY(!WARM()))
         return pool_alloc(n, align);
+    dp_walk_pass();
     return tracked(dp_real.memalign(align, n));
 }
 
@@ -318,6 +355,7 @@ DP_EXPORT void *valloc(size_t n)
 {
     if (DP_UNLIKELY(!WARM()))
         return pool_alloc(n, 4096);
+    dp_walk_pass();
     return tracked(dp_real.valloc(n));
 }
 
@@ -327,6 +365,7 @@ DP_EXPORT void *pvalloc(size_t n)
         return pool_alloc((n + 4095) & ~(size_t)4095, 4096);
     /* With an allocator that lacks pvalloc (jemalloc), this is glibc's, as
      * it would be without us: the program keeps its own behaviour. */
+    dp_walk_pass();
     return tracked(dp_real.pvalloc(n));
 }
 

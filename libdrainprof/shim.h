@@ -38,4 +38,7 @@ int dp_shim_ready(void);
 /* Re-decides whether calls take the fast path; called whenever
  * dp_child_pending changes. */
 void dp_shim_rearm(void);
+/* Raises (1) or lowers (0) the walk's gate for a snapshot's walks
+ * (heapwalk.h); the snapshot thread's. */
+void dp_shim_gate(int up);
 #endif

@@ -14,6 +14,7 @@
 #include "proc.h"
 #include "regions.h"
 #include "report.h"
+#include "shim.h"
 #include "sites.h"
 #include "track.h"
 #include "trim.h"
@@ -22,6 +23,7 @@
 #include <gnu/libc-version.h>
 #include <stdio.h>
 #include <link.h>
+#include <sched.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -66,6 +68,8 @@ static struct snap {
     struct dp_rollup rollup;
     int have_rollup;
     int from_smaps; /* mapping entries carry the kernel's Rss */
+    int gate_up;    /* the walks ran with the gate up (heapwalk.h) */
+    struct dp_gate_stats gate;
     uint64_t mmap_chunk_rss;
     int nregions;
     int region_next; /* the first of region_order that may overlap the next mapping */
@@ -795,7 +799,14 @@ static void take(const char *label)
     struct page_stats main_ps = {0};
     uintptr_t brk_base = 0, brk_top = 0;
     uint16_t *main_held = NULL;
+    S.gate_up = 0;
     if (S.narenas) {
+        /* Spinning at the gate helps only where the walk runs meanwhile on
+         * another CPU; on one, the spinner would keep it from running. */
+        cpu_set_t cpus;
+        S.gate_up = sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1;
+        if (S.gate_up)
+            dp_shim_gate(1);
         struct arena_out *m = &S.arena[0];
         brk_base = m->info.base && m->info.system_mem ? m->info.base : S.brk_start;
         brk_top = m->info.top ? m->info.top + m->info.top_size : S.brk_end;
@@ -848,8 +859,11 @@ static void take(const char *label)
             if (a->info.top && top_end > top_page)
                 a->top_empty_resident = count_empty_resident(top_page, top_end, NULL);
         }
+        if (S.gate_up)
+            dp_shim_gate(0);
         dp_hints_sweep();
     }
+    dp_walk_gate_take_stats(&S.gate);
 
     /* Tracked allocations: the brk pinner and the top sites. */
     if (!sites_acc) {
@@ -1124,6 +1138,12 @@ static void take(const char *label)
     uint64_t t1 = dp_now_ns();
     jb_u64(j, "duration_us", (t1 - t0) / 1000);
     jb_u64(j, "hold_us", hold_ns / 1000);
+    jb_obj(j, "gate");
+    jb_bool(j, "up", S.gate_up);
+    jb_u64(j, "waits", S.gate.waits);
+    jb_u64(j, "timeouts", S.gate.timeouts);
+    jb_u64(j, "max_wait_us", S.gate.max_wait_ns / 1000);
+    jb_end_obj(j);
     jb_end_obj(j);
     write_line(j);
 }

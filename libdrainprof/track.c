@@ -89,7 +89,7 @@ void dp_track_thread_exit(void)
     struct dp_track_thread *r = dp_hot.rec;
     dp_hot.exited = 1;
     dp_hot.sample_left = 0;
-    __atomic_store_n(&dp_hot.tail_max, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&dp_hot.tail_max, 0, __ATOMIC_RELEASE); /* after exited: dp_track_park */
     if (!r)
         return;
     dp_hot.rec = NULL;
@@ -288,11 +288,18 @@ __attribute__((noipa)) void *dp_track_alloc_slow(void *p, size_t charge, int tak
     return p;
 }
 
-/* The owner's store and the lowering thread's are ordered by the fences:
- * at least one of the two sees the other's (a lowering that ran while the
- * block was not yet registered is applied when it registers). */
-void dp_track_learn_tail(void)
+static int parked; /* dp_track_park's */
+
+/* The owner's store and the lowering (or parking) thread's are ordered by
+ * the fences: at least one of the two sees the other's (a lowering that ran
+ * while the block was not yet registered is applied when it registers; a
+ * thread that parks itself may miss the restore, and stays on the full path
+ * until the next one). */
+void dp_track_learn_tail(const void *p)
 {
+    struct dp_chunk c;
+    dp_chunk_decode(p, &c);
+    dp_hot.arena = c.arena;
     size_t b = __atomic_load_n(&dp_track_tail_bound, __ATOMIC_RELAXED);
     if (!b || dp_hot.exited)
         return;
@@ -301,6 +308,36 @@ void dp_track_learn_tail(void)
     size_t now = __atomic_load_n(&dp_track_tail_bound, __ATOMIC_RELAXED);
     if (now < b)
         __atomic_store_n(&dp_hot.tail_max, now, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&parked, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&dp_hot.tail_max, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&dp_hot.tail_parked, 1, __ATOMIC_RELAXED);
+    }
+}
+
+/* Under free_lock, so each block read is registered. The thread's exit
+ * clears tail_max after setting exited: a restore that read exited as 0
+ * came before that clear, which wins. */
+void dp_track_park(int park)
+{
+    __atomic_store_n(&parked, park, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    dp_spin_lock(&free_lock);
+    for (struct dp_track_thread *r = __atomic_load_n(&all_recs, __ATOMIC_ACQUIRE); r; r = r->next_all) {
+        struct dp_thread_hot *h = r->hot;
+        if (!h)
+            continue;
+        if (park) {
+            if (__atomic_exchange_n(&h->tail_max, 0, __ATOMIC_SEQ_CST))
+                __atomic_store_n(&h->tail_parked, 1, __ATOMIC_RELAXED);
+        } else if (__atomic_exchange_n(&h->tail_parked, 0, __ATOMIC_RELAXED)) {
+            size_t zero = 0;
+            __atomic_compare_exchange_n(&h->tail_max, &zero, __atomic_load_n(&dp_track_tail_bound, __ATOMIC_RELAXED),
+                                        0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+            if (__atomic_load_n(&h->exited, __ATOMIC_RELAXED))
+                __atomic_store_n(&h->tail_max, 0, __ATOMIC_RELAXED);
+        }
+    }
+    dp_spin_unlock(&free_lock);
 }
 
 void dp_track_lower_tail_bound(size_t threshold)

@@ -65,7 +65,15 @@ void dp_track_free_slow(void *p);
  * sample records its charge, so its weight stays exact. */
 #define DP_MALLOC_CHARGE(n) ((n) + 16)
 
-void dp_track_learn_tail(void);
+/* p: a thread-arena chunk malloc returned the thread, too large for a
+ * tcache: the thread's arena is a thread arena, p's. */
+void dp_track_learn_tail(const void *p);
+
+/* park = 1: every thread's tail path is turned off (tail_max 0), and stays
+ * off until dp_track_park(0) turns it back on in the threads that had it:
+ * the tail path forwards a call without the shim's other paths, so without
+ * passing heapwalk.h's gate. Called by the snapshot around its walks. */
+void dp_track_park(int park);
 
 /* The common case of an arena chunk, inline in the shim once glibc's
  * arenas are known: one header read, a call count, the carve test and the
@@ -87,7 +95,7 @@ static inline __attribute__((always_inline)) void *dp_track_alloc_as(void *p, in
     int carve = 0;
     if (word & DP_NON_MAIN_ARENA) {
         if (DP_UNLIKELY(learn && n > DP_TCACHE_MAX_REQUEST && !dp_hot.tail_max))
-            dp_track_learn_tail();
+            dp_track_learn_tail(p);
     } else {
         uintptr_t end = (uintptr_t)p - 2 * sizeof(size_t) + (word & ~(size_t)DP_SIZE_BITS);
         carve = end == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "glibc.h"
 #include "heapwalk.h"
@@ -278,6 +280,15 @@ static void test_thread_arena_matches_own_count(void **state)
 
 static volatile int stop;
 static pthread_barrier_t ready, stopped, done;
+static int through_gate; /* the busy thread's calls pass the gate, as the shim's do */
+static long busy_sleeps; /* its voluntary context switches while walked */
+
+static long voluntary_switches(void)
+{
+    struct rusage ru;
+    assert_int_equal(getrusage(RUSAGE_THREAD, &ru), 0);
+    return ru.ru_nvcsw;
+}
 
 static void *busy_thread(void *arg)
 {
@@ -289,14 +300,20 @@ static void *busy_thread(void *arg)
     for (int i = 0; i < NBLOCKS * 4 && !thread_block; i++)
         thread_block = blocks[i];
     pthread_barrier_wait(&ready);
+    long sleeps = voluntary_switches();
     while (!stop) {
         int i = (int)(rnd(&seed) % (NBLOCKS * 4));
         if (!blocks[i] || blocks[i] == thread_block)
             continue; /* replace held blocks only: what it holds stays near held0 */
+        if (through_gate)
+            dp_walk_pass_chunk(blocks[i]);
         free(blocks[i]);
+        if (through_gate)
+            dp_walk_pass();
         blocks[i] = malloc(pick(&seed));
         assert_non_null(blocks[i]);
     }
+    busy_sleeps = voluntary_switches() - sleeps;
     thread_held = (struct held){0};
     for (int i = 0; i < NBLOCKS * 4; i++)
         if (blocks[i]) {
@@ -310,9 +327,10 @@ static void *busy_thread(void *arg)
     return NULL;
 }
 
-static void test_walk_beside_a_busy_thread(void **state)
+/* 20 walks of the busy thread's arena; the figures stay right. */
+static void walk_busy_arena(void)
 {
-    (void)state;
+    stop = 0;
     pthread_barrier_init(&ready, NULL, 2);
     pthread_barrier_init(&stopped, NULL, 2);
     pthread_barrier_init(&done, NULL, 2);
@@ -334,6 +352,43 @@ static void test_walk_beside_a_busy_thread(void **state)
     assert_thread_held(&w);
 }
 
+static long sleeps_gate_down = -1;
+
+static void test_walk_beside_a_busy_thread(void **state)
+{
+    (void)state;
+    through_gate = 0;
+    walk_busy_arena();
+    sleeps_gate_down = busy_sleeps;
+}
+
+/* With the gate up, the thread waits out the holds on its CPU instead of
+ * sleeping on the lock: the kernel counts far fewer sleeps than it did for
+ * the same walks with the gate down (hundreds to thousands). One CPU: the
+ * snapshot never raises the gate. */
+static void test_busy_thread_waits_at_the_gate(void **state)
+{
+    (void)state;
+    cpu_set_t cpus;
+    if (sched_getaffinity(0, sizeof cpus, &cpus) || CPU_COUNT(&cpus) < 2)
+        skip();
+    assert_true(sleeps_gate_down >= 0);
+    through_gate = 1;
+    dp_walk_gate(1);
+    walk_busy_arena();
+    dp_walk_gate(0);
+    assert_int_equal(dp_walk_holds, 0);
+    struct dp_gate_stats g;
+    dp_walk_gate_take_stats(&g);
+    printf("busy thread: %ld sleeps with the gate down, %ld up (%llu waits, %llu timed out, longest %llu us)\n",
+           sleeps_gate_down, busy_sleeps, (unsigned long long)g.waits, (unsigned long long)g.timeouts,
+           (unsigned long long)g.max_wait_ns / 1000);
+    assert_true(g.waits > 0);
+    /* A few may still sleep: a hold longer than DP_WALK_SPIN_NS (the walk
+     * preempted) sends the thread on to the lock. */
+    assert_true(busy_sleeps * 10 <= sleeps_gate_down + 20);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -353,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_garbage_hints_change_nothing),
         cmocka_unit_test(test_thread_arena_matches_own_count),
         cmocka_unit_test(test_walk_beside_a_busy_thread),
+        cmocka_unit_test(test_busy_thread_waits_at_the_gate),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
