@@ -29,7 +29,9 @@
  *   ran        the guest kernel had it running: the call ran on, or the
  *              host stopped the virtual CPU (which this hypervisor does not
  *              report as steal: the guest counts that time as the thread's).
- * A snapshot can stall a worker only by the first two.
+ * A snapshot can stall a worker by the first two, and by the wait at the
+ * walk's gate, where a worker spins while the walk holds its arena's lock:
+ * that runs on, and the library's report times it (gate.max_wait_us).
  *
  *   bigheap [-m MIB] [-w WORKERS] [-k SNAPSHOTS] [-s]
  *

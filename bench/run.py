@@ -415,6 +415,9 @@ def print_bigheap(big, mib):
             log("  report: duration_us %s; hold_us %s" % (
                 ",".join(str(d.get("duration_us")) for d in rs),
                 ",".join(str(d.get("hold_us")) for d in rs)))
+            log("  gate: up %s; waits %s; timed out %s; longest wait us %s" % tuple(
+                ",".join(str((d.get("gate") or {}).get(k)) for d in rs)
+                for k in ("up", "waits", "timeouts", "max_wait_us")))
         elif config != "plain":
             log("  report: no 'bench' snapshot lines found")
 
@@ -687,15 +690,19 @@ def print_targets(res, big, mib, history=None):
     log("%s  snapshot of a %d MiB heap < 50 ms: max %.1f ms" % (verdict(mx < 50), mib, mx))
     # Judged on the calls that overlapped a snapshot call (the gaps between
     # snapshots, the main thread asleep, only add the machine's noise), and
-    # on the causes a snapshot can have: the worker slept (a lock) or was
-    # preempted. A call that ran on without a context switch was slow
-    # whatever the profiler did: on this VM, the host stopped its vCPU.
+    # on the ways a snapshot can stall a worker: it slept (a lock) or was
+    # preempted, or it spun at the walk's gate, which runs on and so is
+    # timed by the library (the report's gate.max_wait_us). Any other call
+    # that ran on was slow whatever the profiler did: on this VM, the host
+    # stopped its vCPU.
     for arena, kv in sampled:
-        by = max(float(kv.get("during_%s_max_us" % c, 0)) for c in ("slept", "preempted"))
+        slept = max(float(kv.get("during_%s_max_us" % c, 0)) for c in ("slept", "preempted"))
+        gate = max([float((d.get("gate") or {}).get("max_wait_us", 0)) for d in kv["report_snaps"]] or [0])
+        by = max(slept, gate)
         log("%s  no thread stalled > 1 ms by a snapshot (workers on %s arena%s): worst call overlapping "
-            "one that slept or was preempted %.0f us; worst of all %s us (ran on: %s us); "
-            "control window %s us" % (
-                verdict(by <= 1000), arena, "s" if arena == "own" else "", by, kv.get("during_max_us"),
+            "one that slept or was preempted %.0f us, longest wait at the gate %.0f us; worst of all %s us "
+            "(ran on: %s us); control window %s us" % (
+                verdict(by <= 1000), arena, "s" if arena == "own" else "", slept, gate, kv.get("during_max_us"),
                 kv.get("during_ran_max_us"), kv.get("control_max_us")))
 
 
