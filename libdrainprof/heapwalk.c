@@ -205,6 +205,11 @@ static void note_hold(struct dp_walk *w, uint64_t t0)
 uintptr_t dp_walk_holds;
 static int gate_up; /* the snapshot thread's own: set and read there only */
 static struct dp_gate_stats gate;
+/* Holds so far, and the one the thread last gave up on: a walk stopped
+ * with the gate closed (its CPU taken away) costs a thread one spin, not
+ * one per call until it runs again. */
+static uint64_t hold_seq;
+static __thread uint64_t given_up;
 
 void dp_walk_gate(int up)
 {
@@ -215,6 +220,8 @@ void dp_walk_gate(int up)
  * arena 0: any. */
 static void wait_for(uintptr_t arena)
 {
+    if (__atomic_load_n(&hold_seq, __ATOMIC_RELAXED) == given_up)
+        return;
     uint64_t t0 = dp_now_ns(), t = t0;
     for (uintptr_t h; (h = __atomic_load_n(&dp_walk_holds, __ATOMIC_ACQUIRE)) && (!arena || h == arena) &&
                       t - t0 < DP_WALK_SPIN_NS;) {
@@ -225,8 +232,10 @@ static void wait_for(uintptr_t arena)
         return; /* another arena's hold, or it ended */
     uint64_t waited = t - t0, max = __atomic_load_n(&gate.max_wait_ns, __ATOMIC_RELAXED);
     __atomic_fetch_add(&gate.waits, 1, __ATOMIC_RELAXED);
-    if (waited >= DP_WALK_SPIN_NS)
+    if (waited >= DP_WALK_SPIN_NS) {
+        given_up = __atomic_load_n(&hold_seq, __ATOMIC_RELAXED);
         __atomic_fetch_add(&gate.timeouts, 1, __ATOMIC_RELAXED);
+    }
     while (waited > max &&
            !__atomic_compare_exchange_n(&gate.max_wait_ns, &max, waited, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
@@ -263,6 +272,7 @@ static void hold_lock(char *av)
         dp_glibc_arena_lock(av);
         return;
     }
+    __atomic_store_n(&hold_seq, hold_seq + 1, __ATOMIC_RELAXED);
     __atomic_store_n(&dp_walk_holds, (uintptr_t)av, __ATOMIC_SEQ_CST);
     uint64_t t0 = dp_now_ns();
     while (dp_now_ns() - t0 < DP_WALK_GRACE_NS)

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DP_WALK_HOLD_NS 200000
+#define DP_WALK_HOLD_NS 50000
 
 /* The gate. A thread that finds an arena lock held sleeps on its futex,
  * and on a loaded host (a virtual CPU the host must run again) the wake-up
@@ -29,8 +29,10 @@
  * While the gate is up (dp_walk_gate, around a snapshot's walks, on a
  * machine with more than one CPU), each hold names its arena in
  * dp_walk_holds, and the shim sends every call that may take an arena lock
- * through the gate: a call for the held arena spins on its own CPU (at most
- * DP_WALK_SPIN_NS) until the hold ends, and then finds the lock free.
+ * through the gate: a call for the held arena spins on its own CPU until
+ * the hold ends, and then finds the lock free. After DP_WALK_SPIN_NS (the
+ * walk lost its CPU) it goes on to the lock, as do the thread's calls for
+ * the rest of that hold.
  * Before taking the lock the walk gives calls already past the gate
  * DP_WALK_GRACE_NS to reach it and leave. Spinning costs a thread at most
  * the holds' length, which the hints keep to microseconds.

@@ -3,7 +3,8 @@
 # realloc'd by other threads than their allocator, then 3000 short-lived
 # threads that allocate once more from a key destructor run after the
 # library's exit handler (each still one thread seen), with the sampler
-# running throughout: the program runs as without
+# running throughout (its walks with the gate up, on more than one CPU,
+# so every call passes it): the program runs as without
 # the library, and live bytes follow the program's own figures: the blocks it
 # holds at "held", and back to the "start" level at exit once it freed all.
 set -e
@@ -38,6 +39,11 @@ ok &= ex["counts"]["allocs"] >= truth["allocs"] and ex["counts"]["frees"] >= tru
 print("allocs %d >= %d, frees %d >= %d" % (ex["counts"]["allocs"], truth["allocs"], ex["counts"]["frees"], truth["frees"]))
 ok &= r.within("threads seen vs threads run", ex["counts"]["threads_seen"], 1 + truth["workers"] + truth["churn"], 0, 8)
 ok &= len([s for s in snaps if s["label"] == "interval"]) >= 1
+# The walks ran with the gate up exactly where there is a CPU to spin on
+# beside the walk's.
+multi = len(os.sched_getaffinity(0)) > 1
+if any(s["gate"]["up"] != multi for s in snaps):
+    r.fail("gate.up should be %s in every snapshot: %s" % (multi, [s["gate"] for s in snaps]))
 sys.exit(0 if ok else 1)
 PY
 done
