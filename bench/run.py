@@ -412,9 +412,8 @@ def print_bigheap(big, mib):
         log("  histogram control window:   %s" % kv.get("control_hist"))
         rs = kv["report_snaps"]
         if rs:
-            log("  report: duration_us %s; hold_us %s" % (
-                ",".join(str(d.get("duration_us")) for d in rs),
-                ",".join(str(d.get("hold_us")) for d in rs)))
+            log("  report: duration_us %s; hold_us %s; hold_total_us %s" % tuple(
+                ",".join(str(d.get(k)) for d in rs) for k in ("duration_us", "hold_us", "hold_total_us")))
             log("  gate: up %s; waits %s; timed out %s; longest wait us %s" % tuple(
                 ",".join(str((d.get("gate") or {}).get(k)) for d in rs)
                 for k in ("up", "waits", "timeouts", "max_wait_us")))

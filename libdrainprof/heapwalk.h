@@ -3,19 +3,20 @@
  * but its sampling countdown.
  *
  * A heap's chunks are walked in address order under the arena's own lock,
- * in holds of at most DP_WALK_HOLD_NS: the lock is then released (and the
- * CPU yielded when a thread was waiting for it) and taken again, so no
- * allocating thread waits longer than one hold. Before each hold, with the
- * lock free, the walk prefetches the next few hundred chunk headers where
- * the last walk found them (hints.h), and the hold ends where they do: it
- * holds the lock while reading from cache, where a cold walk of a 1 GiB
- * heap waits on memory chunk after chunk. A chunk is held by the
- * program when glibc has it in use (PREV_INUSE in the next chunk) and it is
- * parked neither in a tcache (glibc's key in its second word) nor in a
- * fastbin (listed from the arena when the heap's walk starts). Between two
- * holds the program runs on: what it frees or allocates meanwhile is seen in
- * whichever state the walk finds it, as in any snapshot of a running
- * program. */
+ * in holds of at most DP_WALK_HOLD_NS; a hold only copies each chunk's
+ * address, size and state, and the accounting runs after the unlock. The
+ * lock is then released (and the CPU yielded when a thread was waiting for
+ * it) and taken again, so no allocating thread waits longer than one hold.
+ * Before each hold, with the lock free, the walk prefetches the next few
+ * hundred chunk headers where the last walk found them (hints.h), and the
+ * hold ends where they do: it holds the lock while reading from cache,
+ * where a cold walk of a 1 GiB heap waits on memory chunk after chunk. A
+ * chunk is held by the program when glibc has it in use (PREV_INUSE in
+ * the next chunk) and it is parked neither in a tcache (glibc's key in its
+ * second word) nor in a fastbin (listed from the arena when the heap's
+ * walk starts). Between two holds the program runs on: what it frees or
+ * allocates meanwhile is seen in whichever state the walk finds it, as in
+ * any snapshot of a running program. */
 #ifndef DP_HEAPWALK_H
 #define DP_HEAPWALK_H
 #include <stddef.h>
@@ -72,6 +73,7 @@ struct dp_walk {
     uintptr_t top_held;                /* user pointer of the highest held chunk, 0 if none */
     uint64_t top_held_size;            /* its usable size */
     uint64_t hold_ns;                  /* the longest single hold of the arena lock */
+    uint64_t hold_total_ns;            /* all holds together */
     uintptr_t first;                   /* brk heap: its first chunk (0 if not found) */
     int complete;                      /* every walk ended where glibc's structures say */
 };

@@ -899,7 +899,7 @@ static void take(const char *label)
     /* Heap totals over glibc-managed memory (or the other allocator's). */
     int64_t live = S.tot.mmap.live_bytes + S.tot.foreign.live_bytes;
     int64_t chunks = S.tot.mmap.live_chunks + S.tot.foreign.live_chunks;
-    uint64_t large_count = 0, large_bytes = 0, hold_ns = dp_sites_take_hold_ns();
+    uint64_t large_count = 0, large_bytes = 0, hold_ns = dp_sites_take_hold_ns(), hold_total_ns = 0;
     int walked = 1;
     for (int i = 0; i < S.narenas; i++) {
         const struct dp_walk *w = &S.arena[i].walk;
@@ -908,6 +908,7 @@ static void take(const char *label)
         large_count += w->large_count;
         large_bytes += w->large_bytes;
         hold_ns = w->hold_ns > hold_ns ? w->hold_ns : hold_ns;
+        hold_total_ns += w->hold_total_ns;
         walked &= w->complete;
     }
     jb_obj(j, "heap");
@@ -1138,6 +1139,7 @@ static void take(const char *label)
     uint64_t t1 = dp_now_ns();
     jb_u64(j, "duration_us", (t1 - t0) / 1000);
     jb_u64(j, "hold_us", hold_ns / 1000);
+    jb_u64(j, "hold_total_us", hold_total_ns / 1000);
     jb_obj(j, "gate");
     jb_bool(j, "up", S.gate_up);
     jb_u64(j, "waits", S.gate.waits);

@@ -117,6 +117,7 @@ static void test_main_arena_matches_own_count(void **state)
     assert_int_equal(after.live_chunks - before.live_chunks, h.chunks);
     assert_int_equal(after.live_bytes - before.live_bytes, h.bytes);
     assert_true(after.top_held >= h.highest);
+    assert_true(after.hold_ns > 0 && after.hold_total_ns >= after.hold_ns);
 
     /* A held block's inner pages are full, a freed one's are empty. */
     int full = 0, empty = 0;
@@ -142,6 +143,40 @@ static void test_main_arena_matches_own_count(void **state)
     assert_true(full > 0 && empty > 0);
     for (int i = 0; i < NBLOCKS; i++)
         free(blocks[i]);
+}
+
+/* Tens of thousands of chunks in a few MiB: one hold's pages hold more
+ * chunks than a hold records (SEEN_MAX), so holds end on a full record as
+ * well; what is held still matches the program's own count. Small freed
+ * chunks land in tcaches and fastbins, which must not count as held. */
+static void test_small_chunks_match_own_count(void **state)
+{
+    (void)state;
+    enum { N = 60000 };
+    void **blocks = map(N * sizeof *blocks);
+    uintptr_t base;
+    struct dp_walk before = walk_main(&base);
+    uint64_t seed = 7, bytes = 0, chunks = 0;
+    for (int i = 0; i < N; i++) {
+        blocks[i] = malloc(8 + rnd(&seed) % 120);
+        assert_non_null(blocks[i]);
+    }
+    for (int i = 0; i < N; i++) {
+        if (rnd(&seed) % 3 == 0) {
+            free(blocks[i]);
+            blocks[i] = NULL;
+        } else {
+            bytes += malloc_usable_size(blocks[i]);
+            chunks++;
+        }
+    }
+    struct dp_walk after = walk_main(&base);
+    assert_true(after.complete);
+    assert_int_equal(after.live_chunks - before.live_chunks, chunks);
+    assert_int_equal(after.live_bytes - before.live_bytes, bytes);
+    for (int i = 0; i < N; i++)
+        free(blocks[i]);
+    munmap(blocks, N * sizeof *blocks);
 }
 
 /* ---- prefetch hints ---- */
@@ -404,6 +439,7 @@ int main(void)
 #endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_main_arena_matches_own_count),
+        cmocka_unit_test(test_small_chunks_match_own_count),
         cmocka_unit_test(test_hints_name_the_chunks_found),
         cmocka_unit_test(test_garbage_hints_change_nothing),
         cmocka_unit_test(test_thread_arena_matches_own_count),
