@@ -25,13 +25,14 @@
  * around it. When it spent most of the call off its CPU,
  *   slept      it blocked (a lock the snapshot holds, the kernel's mmap lock);
  *   preempted  the scheduler ran another thread on its CPU;
- * else
- *   ran        the guest kernel had it running: the call ran on, or the
- *              host stopped the virtual CPU (which this hypervisor does not
- *              report as steal: the guest counts that time as the thread's).
+ * else, or off its CPU with no context switch,
+ *   ran        the call ran on, or the host stopped the virtual CPU (time
+ *              the guest counts as the thread's, or as steal: both are
+ *              seen on this hypervisor).
  * A snapshot can stall a worker by the first two, and by the wait at the
  * walk's gate, where a worker spins while the walk holds its arena's lock:
- * that runs on, and the library's report times it (gate.max_wait_us).
+ * that runs on, and the library's report times it (gate.max_spin_us: the
+ * wait on the thread's CPU; gate.max_wait_us: the whole wait).
  *
  *   bigheap [-m MIB] [-w WORKERS] [-k SNAPSHOTS] [-s]
  *

@@ -414,9 +414,9 @@ def print_bigheap(big, mib):
         if rs:
             log("  report: duration_us %s; hold_us %s; hold_total_us %s" % tuple(
                 ",".join(str(d.get(k)) for d in rs) for k in ("duration_us", "hold_us", "hold_total_us")))
-            log("  gate: up %s; waits %s; timed out %s; longest wait us %s" % tuple(
+            log("  gate: up %s; waits %s; timed out %s; longest wait us %s; longest spin us %s" % tuple(
                 ",".join(str((d.get("gate") or {}).get(k)) for d in rs)
-                for k in ("up", "waits", "timeouts", "max_wait_us")))
+                for k in ("up", "waits", "timeouts", "max_wait_us", "max_spin_us")))
         elif config != "plain":
             log("  report: no 'bench' snapshot lines found")
 
@@ -691,18 +691,21 @@ def print_targets(res, big, mib, history=None):
     # snapshots, the main thread asleep, only add the machine's noise), and
     # on the ways a snapshot can stall a worker: it slept (a lock) or was
     # preempted, or it spun at the walk's gate, which runs on and so is
-    # timed by the library (the report's gate.max_wait_us). Any other call
-    # that ran on was slow whatever the profiler did: on this VM, the host
-    # stopped its vCPU.
+    # timed by the library: the report's gate.max_spin_us, the wait less
+    # the gaps in which the spinning thread did not run (max_wait_us, the
+    # whole wait, is printed beside it). Any other call that ran on was
+    # slow whatever the profiler did: on this VM, the host stopped its vCPU.
     for arena, kv in sampled:
         slept = max(float(kv.get("during_%s_max_us" % c, 0)) for c in ("slept", "preempted"))
-        gate = max([float((d.get("gate") or {}).get("max_wait_us", 0)) for d in kv["report_snaps"]] or [0])
-        by = max(slept, gate)
+        gates = [d.get("gate") or {} for d in kv["report_snaps"]]
+        spin = max([float(g.get("max_spin_us", g.get("max_wait_us", 0))) for g in gates] or [0])
+        wait = max([float(g.get("max_wait_us", 0)) for g in gates] or [0])
+        by = max(slept, spin)
         log("%s  no thread stalled > 1 ms by a snapshot (workers on %s arena%s): worst call overlapping "
-            "one that slept or was preempted %.0f us, longest wait at the gate %.0f us; worst of all %s us "
-            "(ran on: %s us); control window %s us" % (
-                verdict(by <= 1000), arena, "s" if arena == "own" else "", slept, gate, kv.get("during_max_us"),
-                kv.get("during_ran_max_us"), kv.get("control_max_us")))
+            "one that slept or was preempted %.0f us, longest spin at the gate %.0f us (wait %.0f us); "
+            "worst of all %s us (ran on: %s us); control window %s us" % (
+                verdict(by <= 1000), arena, "s" if arena == "own" else "", slept, spin, wait,
+                kv.get("during_max_us"), kv.get("during_ran_max_us"), kv.get("control_max_us")))
 
 
 def main():

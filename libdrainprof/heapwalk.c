@@ -227,29 +227,42 @@ void dp_walk_gate(int up)
     gate_up = up;
 }
 
+/* A gap this long between two reads of the clock in the spin: the waiting
+ * thread did not run (its CPU taken by the host or the scheduler). */
+#define LOST_NS 20000
+
+static void note_max(uint64_t *max, uint64_t v)
+{
+    uint64_t m = __atomic_load_n(max, __ATOMIC_RELAXED);
+    while (v > m && !__atomic_compare_exchange_n(max, &m, v, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
 /* The program's threads, off the hot path; clock_gettime leaves errno.
  * arena 0: any. */
 static void wait_for(uintptr_t arena)
 {
     if (__atomic_load_n(&hold_seq, __ATOMIC_RELAXED) == given_up)
         return;
-    uint64_t t0 = dp_now_ns(), t = t0;
+    uint64_t t0 = dp_now_ns(), t = t0, lost = 0;
     for (uintptr_t h; (h = __atomic_load_n(&dp_walk_holds, __ATOMIC_ACQUIRE)) && (!arena || h == arena) &&
                       t - t0 < DP_WALK_SPIN_NS;) {
         __builtin_ia32_pause();
-        t = dp_now_ns();
+        uint64_t u = dp_now_ns();
+        if (u - t >= LOST_NS)
+            lost += u - t;
+        t = u;
     }
     if (t == t0)
         return; /* another arena's hold, or it ended */
-    uint64_t waited = t - t0, max = __atomic_load_n(&gate.max_wait_ns, __ATOMIC_RELAXED);
+    uint64_t waited = t - t0;
     __atomic_fetch_add(&gate.waits, 1, __ATOMIC_RELAXED);
     if (waited >= DP_WALK_SPIN_NS) {
         given_up = __atomic_load_n(&hold_seq, __ATOMIC_RELAXED);
         __atomic_fetch_add(&gate.timeouts, 1, __ATOMIC_RELAXED);
     }
-    while (waited > max &&
-           !__atomic_compare_exchange_n(&gate.max_wait_ns, &max, waited, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    note_max(&gate.max_wait_ns, waited);
+    note_max(&gate.max_spin_ns, waited - lost);
 }
 
 void dp_walk_wait_chunk(const void *p)
@@ -270,6 +283,7 @@ void dp_walk_gate_take_stats(struct dp_gate_stats *s)
     s->waits = __atomic_exchange_n(&gate.waits, 0, __ATOMIC_RELAXED);
     s->timeouts = __atomic_exchange_n(&gate.timeouts, 0, __ATOMIC_RELAXED);
     s->max_wait_ns = __atomic_exchange_n(&gate.max_wait_ns, 0, __ATOMIC_RELAXED);
+    s->max_spin_ns = __atomic_exchange_n(&gate.max_spin_ns, 0, __ATOMIC_RELAXED);
 }
 
 /* Takes the arena lock for a hold. With the gate up, the walk closes it

@@ -61,9 +61,11 @@ static inline void dp_walk_pass(void)
 }
 
 /* What the gate cost the program since the last call: calls that waited,
- * those that gave up after DP_WALK_SPIN_NS, and the longest wait. */
+ * those that gave up after DP_WALK_SPIN_NS, the longest wait, and the
+ * longest time a call spent spinning on its CPU (its wait less the time
+ * it did not run: a wait can outlast DP_WALK_SPIN_NS only that way). */
 struct dp_gate_stats {
-    uint64_t waits, timeouts, max_wait_ns;
+    uint64_t waits, timeouts, max_wait_ns, max_spin_ns;
 };
 void dp_walk_gate_take_stats(struct dp_gate_stats *s);
 

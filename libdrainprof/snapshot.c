@@ -1145,6 +1145,7 @@ static void take(const char *label)
     jb_u64(j, "waits", S.gate.waits);
     jb_u64(j, "timeouts", S.gate.timeouts);
     jb_u64(j, "max_wait_us", S.gate.max_wait_ns / 1000);
+    jb_u64(j, "max_spin_us", S.gate.max_spin_ns / 1000);
     jb_end_obj(j);
     jb_end_obj(j);
     write_line(j);

@@ -416,10 +416,15 @@ static void test_busy_thread_waits_at_the_gate(void **state)
     assert_int_equal(dp_walk_holds, 0);
     struct dp_gate_stats g;
     dp_walk_gate_take_stats(&g);
-    printf("busy thread: %ld sleeps with the gate down, %ld up (%llu waits, %llu timed out, longest %llu us)\n",
+    printf("busy thread: %ld sleeps with the gate down, %ld up (%llu waits, %llu timed out, longest %llu us, "
+           "%llu us on its CPU)\n",
            sleeps_gate_down, busy_sleeps, (unsigned long long)g.waits, (unsigned long long)g.timeouts,
-           (unsigned long long)g.max_wait_ns / 1000);
+           (unsigned long long)g.max_wait_ns / 1000, (unsigned long long)g.max_spin_ns / 1000);
     assert_true(g.waits > 0);
+    /* The spin stops at DP_WALK_SPIN_NS whatever the walk does: no call
+     * spends longer on its CPU, give or take one step of the spin. */
+    assert_true(g.max_spin_ns <= g.max_wait_ns);
+    assert_true(g.max_spin_ns < DP_WALK_SPIN_NS + 50000);
     /* A thread sleeps only where a hold outlasted DP_WALK_SPIN_NS (the walk
      * lost its CPU: on a loaded machine, often) and it went on to the lock,
      * once for that call and once for the rest of the hold. */
