@@ -245,8 +245,11 @@ static void wait_for(uintptr_t arena)
     if (__atomic_load_n(&hold_seq, __ATOMIC_RELAXED) == given_up)
         return;
     uint64_t t0 = dp_now_ns(), t = t0, lost = 0;
+    /* The spin is bounded in time on the thread's CPU: a thread that lost
+     * its CPU mid-spin and finds the gate still closed spins on, where
+     * going to the lock would add a sleep to the time it already lost. */
     for (uintptr_t h; (h = __atomic_load_n(&dp_walk_holds, __ATOMIC_ACQUIRE)) && (!arena || h == arena) &&
-                      t - t0 < DP_WALK_SPIN_NS;) {
+                      t - t0 - lost < DP_WALK_SPIN_NS;) {
         __builtin_ia32_pause();
         uint64_t u = dp_now_ns();
         if (u - t >= LOST_NS)
@@ -257,7 +260,7 @@ static void wait_for(uintptr_t arena)
         return; /* another arena's hold, or it ended */
     uint64_t waited = t - t0;
     __atomic_fetch_add(&gate.waits, 1, __ATOMIC_RELAXED);
-    if (waited >= DP_WALK_SPIN_NS) {
+    if (waited - lost >= DP_WALK_SPIN_NS) {
         given_up = __atomic_load_n(&hold_seq, __ATOMIC_RELAXED);
         __atomic_fetch_add(&gate.timeouts, 1, __ATOMIC_RELAXED);
     }

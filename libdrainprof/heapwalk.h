@@ -31,9 +31,10 @@
  * machine with more than one CPU), each hold names its arena in
  * dp_walk_holds, and the shim sends every call that may take an arena lock
  * through the gate: a call for the held arena spins on its own CPU until
- * the hold ends, and then finds the lock free. After DP_WALK_SPIN_NS (the
- * walk lost its CPU) it goes on to the lock, as do the thread's calls for
- * the rest of that hold.
+ * the hold ends, and then finds the lock free. After DP_WALK_SPIN_NS spent
+ * spinning on its CPU (the walk lost its own) it goes on to the lock, as do
+ * the thread's calls for the rest of that hold; time in which the spinning
+ * thread itself did not run does not count.
  * Before taking the lock the walk gives calls already past the gate
  * DP_WALK_GRACE_NS to reach it and leave. Spinning costs a thread at most
  * the holds' length, which the hints keep to microseconds.
