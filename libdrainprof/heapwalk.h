@@ -32,9 +32,10 @@
  * dp_walk_holds, and the shim sends every call that may take an arena lock
  * through the gate: a call for the held arena spins on its own CPU until
  * the hold ends, and then finds the lock free. After DP_WALK_SPIN_NS spent
- * spinning on its CPU (the walk lost its own) it goes on to the lock, as do
- * the thread's calls for the rest of that hold; time in which the spinning
- * thread itself did not run does not count.
+ * spinning on its CPU (time in which it did not run does not count) the
+ * walk has lost its own: the thread yields its CPU in turns, and at
+ * DP_WALK_YIELD_NS after it came goes on to the lock, as do its calls for
+ * the rest of that hold.
  * Before taking the lock the walk gives calls already past the gate
  * DP_WALK_GRACE_NS to reach it and leave. Spinning costs a thread at most
  * the holds' length, which the hints keep to microseconds.
@@ -42,6 +43,7 @@
  * A free or realloc names its chunk's arena; a malloc, its thread's arena
  * when the thread learned it (track.h), else it waits at every hold. */
 #define DP_WALK_SPIN_NS (2 * DP_WALK_HOLD_NS)
+#define DP_WALK_YIELD_NS 1000000
 #define DP_WALK_GRACE_NS 1000
 extern uintptr_t dp_walk_holds;
 void dp_walk_gate(int up);
@@ -62,9 +64,9 @@ static inline void dp_walk_pass(void)
 }
 
 /* What the gate cost the program since the last call: calls that waited,
- * those that gave up after DP_WALK_SPIN_NS, the longest wait, and the
- * longest time a call spent spinning on its CPU (its wait less the time
- * it did not run: a wait can outlast DP_WALK_SPIN_NS only that way). */
+ * those that gave up (DP_WALK_YIELD_NS), the longest wait, and the longest
+ * time a call spent waiting on its CPU (its wait less the gaps in the spin
+ * in which it did not run). */
 struct dp_gate_stats {
     uint64_t waits, timeouts, max_wait_ns, max_spin_ns;
 };

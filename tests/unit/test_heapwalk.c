@@ -421,13 +421,14 @@ static void test_busy_thread_waits_at_the_gate(void **state)
            sleeps_gate_down, busy_sleeps, (unsigned long long)g.waits, (unsigned long long)g.timeouts,
            (unsigned long long)g.max_wait_ns / 1000, (unsigned long long)g.max_spin_ns / 1000);
     assert_true(g.waits > 0);
-    /* The spin stops at DP_WALK_SPIN_NS whatever the walk does: no call
-     * spends longer on its CPU, give or take one step of the spin. */
+    /* A wait ends at DP_WALK_YIELD_NS whatever the walk does, give or
+     * take one step (a sched_yield that ran other threads). */
     assert_true(g.max_spin_ns <= g.max_wait_ns);
-    assert_true(g.max_spin_ns < DP_WALK_SPIN_NS + 50000);
-    /* A thread sleeps only where a hold outlasted DP_WALK_SPIN_NS (the walk
-     * lost its CPU: on a loaded machine, often) and it went on to the lock,
-     * once for that call and once for the rest of the hold. */
+    assert_true(g.max_spin_ns < DP_WALK_YIELD_NS + 200000);
+    /* A thread sleeps only where a hold outlasted its wait (the walk lost
+     * its CPU for a millisecond: on a loaded machine, now and then) and it
+     * went on to the lock, once for that call and once for the rest of the
+     * hold. */
     assert_true(busy_sleeps <= 2 * (long)g.timeouts + 20);
     assert_true(busy_sleeps < sleeps_gate_down);
 }
