@@ -238,19 +238,24 @@ static void note_max(uint64_t *max, uint64_t v)
         ;
 }
 
+/* A hold of arena's (0: any arena's) is on. */
+static inline int gate_closed(uintptr_t arena)
+{
+    uintptr_t h = __atomic_load_n(&dp_walk_holds, __ATOMIC_ACQUIRE);
+    return h && (!arena || h == arena);
+}
+
 /* The program's threads, off the hot path; clock_gettime and sched_yield
- * leave errno. arena 0: any. */
+ * leave errno. */
 static void wait_for(uintptr_t arena)
 {
     if (__atomic_load_n(&hold_seq, __ATOMIC_RELAXED) == given_up)
         return;
     uint64_t t0 = dp_now_ns(), t = t0, lost = 0;
-    uintptr_t h;
-#define CLOSED() ((h = __atomic_load_n(&dp_walk_holds, __ATOMIC_ACQUIRE)) && (!arena || h == arena))
     /* The spin is bounded in time on the thread's CPU: a thread that lost
      * its CPU mid-spin and finds the gate still closed spins on, where
      * going to the lock would add a sleep to the time it already lost. */
-    while (CLOSED() && t - t0 - lost < DP_WALK_SPIN_NS) {
+    while (gate_closed(arena) && t - t0 - lost < DP_WALK_SPIN_NS) {
         __builtin_ia32_pause();
         uint64_t u = dp_now_ns();
         if (u - t >= LOST_NS)
@@ -260,20 +265,18 @@ static void wait_for(uintptr_t arena)
     /* A hold past the spin: the walk lost its CPU. Sleeping on the lock
      * would cost a wake-up after it (on this host up to a millisecond), so
      * the thread yields its CPU in turns until DP_WALK_YIELD_NS. */
-    while (CLOSED() && t - t0 < DP_WALK_YIELD_NS) {
+    while (gate_closed(arena) && t - t0 < DP_WALK_YIELD_NS) {
         sched_yield();
         uint64_t u = dp_now_ns();
         if (u - t >= LOST_NS)
             lost += u - t; /* other threads ran */
         t = u;
     }
-    int closed = CLOSED();
-#undef CLOSED
     if (t == t0)
         return; /* another arena's hold, or it ended */
     uint64_t waited = t - t0;
     __atomic_fetch_add(&gate.waits, 1, __ATOMIC_RELAXED);
-    if (closed) {
+    if (gate_closed(arena)) {
         given_up = __atomic_load_n(&hold_seq, __ATOMIC_RELAXED);
         __atomic_fetch_add(&gate.timeouts, 1, __ATOMIC_RELAXED);
     }

@@ -37,8 +37,9 @@
  * DP_WALK_YIELD_NS after it came goes on to the lock, as do its calls for
  * the rest of that hold.
  * Before taking the lock the walk gives calls already past the gate
- * DP_WALK_GRACE_NS to reach it and leave. Spinning costs a thread at most
- * the holds' length, which the hints keep to microseconds.
+ * DP_WALK_GRACE_NS to reach it and leave. A wait costs a thread the rest
+ * of a hold (microseconds, which the hints keep it to) or, when the walk
+ * lost its CPU, up to DP_WALK_YIELD_NS.
  *
  * A free or realloc names its chunk's arena; a malloc, its thread's arena
  * when the thread learned it (track.h), else it waits at every hold. */

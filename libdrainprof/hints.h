@@ -2,9 +2,9 @@
  * the next walk prefetches those chunk headers before it takes the arena
  * lock, so the lock is held while the walk reads from cache rather than
  * while it waits, chunk after chunk, for memory (bigheap's 1 GiB heap:
- * ~5 ms of holds in all cold, ~0.5 ms warm). A hint is only ever a prefetch address: a stale
- * one costs a wasted prefetch, never a wrong figure, and a prefetch cannot
- * fault.
+ * ~5 ms of holds in all cold, ~0.5 ms warm). A hint is only ever a
+ * prefetch address: a stale one costs a wasted prefetch, never a wrong
+ * figure, and a prefetch cannot fault.
  *
  * Snapshot time only (under the snapshot lock). Memory: 2 bytes per page
  * walked, 0.05% of the heap. */
