@@ -238,6 +238,15 @@ static void note_max(uint64_t *max, uint64_t v)
         ;
 }
 
+/* Reads the clock after one step of a wait: the time since the last read
+ * if the waiting thread did not run in it, else 0. */
+static uint64_t off_cpu(uint64_t *t)
+{
+    uint64_t u = dp_now_ns(), gap = u - *t;
+    *t = u;
+    return gap >= LOST_NS ? gap : 0;
+}
+
 /* A hold of arena's (0: any arena's) is on. */
 static inline int gate_closed(uintptr_t arena)
 {
@@ -257,20 +266,14 @@ static void wait_for(uintptr_t arena)
      * going to the lock would add a sleep to the time it already lost. */
     while (gate_closed(arena) && t - t0 - lost < DP_WALK_SPIN_NS) {
         __builtin_ia32_pause();
-        uint64_t u = dp_now_ns();
-        if (u - t >= LOST_NS)
-            lost += u - t;
-        t = u;
+        lost += off_cpu(&t);
     }
     /* A hold past the spin: the walk lost its CPU. Sleeping on the lock
      * would cost a wake-up after it (on this host up to a millisecond), so
      * the thread yields its CPU in turns until DP_WALK_YIELD_NS. */
     while (gate_closed(arena) && t - t0 < DP_WALK_YIELD_NS) {
         sched_yield();
-        uint64_t u = dp_now_ns();
-        if (u - t >= LOST_NS)
-            lost += u - t; /* other threads ran */
-        t = u;
+        lost += off_cpu(&t); /* also the time other threads ran */
     }
     if (t == t0)
         return; /* another arena's hold, or it ended */
