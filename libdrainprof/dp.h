@@ -63,6 +63,17 @@ spent:
     return 0;
 }
 
+/* 1 when n is below a bound other threads may change: the compare reads
+ * the bound from memory in one aligned load (as a relaxed atomic load
+ * would, which C cannot fold into the compare). */
+static inline __attribute__((always_inline)) int dp_below(size_t n, const size_t *bound)
+{
+    __asm__ goto("cmpq %1, %0\n\tjae %l[not_below]" : : "r"(n), "m"(*bound) : "cc" : not_below);
+    return 1;
+not_below:
+    return 0;
+}
+
 /* 0 in a process we do not profile (an exec'd child without
  * DRAINPROF_FOLLOW=1, or DRAINPROF_ENABLE=0): the shim only forwards. */
 extern int dp_tracking;

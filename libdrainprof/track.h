@@ -144,7 +144,7 @@ static inline __attribute__((always_inline)) enum dp_tail tail_charge(struct dp_
 static inline enum dp_tail dp_track_malloc_tail(size_t n)
 {
     struct dp_thread_hot *t = &dp_hot;
-    if (n >= __atomic_load_n(&t->tail_max, __ATOMIC_RELAXED))
+    if (!dp_below(n, &t->tail_max))
         return DP_TAIL_FULL;
     return tail_charge(t, n);
 }
@@ -157,7 +157,7 @@ static inline enum dp_tail dp_track_malloc_tail(size_t n)
 static inline enum dp_tail dp_track_realloc_tail(void *old, size_t n)
 {
     struct dp_thread_hot *t = &dp_hot;
-    if (n == 0 || n >= __atomic_load_n(&t->tail_max, __ATOMIC_RELAXED))
+    if (n == 0 || !dp_below(n, &t->tail_max))
         return DP_TAIL_FULL;
     /* tail_max is non-zero only while the fast path is on, so is the filter. */
     if (dp_filter_maybe((uintptr_t)old))
