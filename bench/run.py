@@ -5,8 +5,9 @@ interposer and heaptrack, plus the cost of a snapshot of a 1 GiB heap.
 Every workload runs under every configuration, round-robin (see
 round_order), BENCH_RUNS times (default 5); the figure per configuration is
 the median. The workloads the targets are judged on
-(TARGET_WORKLOADS) run BENCH_TARGET_RUNS rounds (default 21), heaptrack
-in BENCH_RUNS of them. Each run is measured
+(TARGET_WORKLOADS) run BENCH_TARGET_RUNS rounds (default 48) of the
+configurations the targets pair (PAIRED), the others in every third
+round, heaptrack in BENCH_RUNS of them. Each run is measured
 by bench/measure (fork/exec + wait4). A configuration whose runs fail is
 reported as FAILED; a missed target is reported, never an error exit.
 
@@ -60,17 +61,20 @@ def workloads(b):
 
 
 CONFIGS = ["plain", "empty", "off", "sample", "all", "heaptrack"]
-# The targets are judged on these: their runs are short (~0.45 s) and the
-# machine's noise is several percent per run, so five rounds decided a
-# target one point away by chance. They get more rounds; heaptrack, ten
-# times slower and judged only against all mode's medians, still runs
-# BENCH_RUNS times, spread evenly over them.
+# The targets are judged on these: their runs are short (~0.45-0.9 s) and
+# the machine's noise is several percent per run, so five rounds decided a
+# target one point away by chance. They get more rounds of the paired
+# configurations; the others, which no paired target reads (off is for
+# reading, all mode is judged on its median against heaptrack's, 0.06-0.1
+# of it against a limit of 0.25), run in every third round (SPARSE_EVERY),
+# and heaptrack, ten times slower, still BENCH_RUNS times, spread evenly.
 TARGET_WORKLOADS = ("churn-2t", "churn-4t")
 # The configurations the targets compare run next to each other in every
 # round, so a pair is never more than one run apart: the machine's slow
 # spells last seconds, and with the others (heaptrack's 5 s among them)
 # in between, one member of a pair often ran in one and the other not.
 PAIRED = ("plain", "empty", "sample")
+SPARSE_EVERY = 3
 
 
 class Runner:
@@ -205,6 +209,13 @@ def overhead(res, w, c, key="wall"):
     return a[key] / p[key] - 1
 
 
+def sparse_every(rounds, runs):
+    """One round in how many runs the configurations outside PAIRED on a
+    target workload: SPARSE_EVERY, or fewer where that would leave them
+    under BENCH_RUNS runs."""
+    return max(1, min(SPARSE_EVERY, rounds // runs))
+
+
 def bench_workloads(runner, names, configs, runs, target_runs, tsv):
     wl = [(n, a) for n, a in workloads(runner.b) if n in names]
     skip = {c: runner.available(c) for c in configs}
@@ -223,10 +234,14 @@ def bench_workloads(runner, names, configs, runs, target_runs, tsv):
             if i >= rounds[n]:
                 continue
             every = max(1, rounds[n] // runs)
+            sparse = sparse_every(rounds[n], runs)
             for c in order:
                 if c == "heaptrack" and (i % every or i // every >= runs):
                     continue
+                if n in TARGET_WORKLOADS and c not in PAIRED and c != "heaptrack" and i % sparse:
+                    continue
                 r = runner.run(c, argv)
+                r["round"] = i
                 raw[n][c].append(r)
                 tsv.write("\t".join(str(x) for x in (
                     n, c, i + 1, r.get("wall", ""), r.get("user", ""), r.get("sys", ""),
@@ -286,8 +301,10 @@ def round_order(live, i):
 def paired_ratios(rs, refs):
     """wall / the reference's wall in the same round, per round (their
     median is the paired figure): the two ran back to back, so drift on the
-    machine cancels out."""
-    return [r["wall"] / q["wall"] for r, q in zip(rs, refs) if r["ok"] and q["ok"] and q["wall"]]
+    machine cancels out. Matched by round: a configuration that skips
+    rounds pairs only with the rounds it ran in."""
+    ref = {q["round"]: q for q in refs if q["ok"] and q["wall"]}
+    return [r["wall"] / ref[r["round"]]["wall"] for r in rs if r["ok"] and r["round"] in ref]
 
 
 def median_interval(xs, reps=4000):
@@ -713,7 +730,7 @@ def main():
     ap.add_argument("--build", default="build")
     a = ap.parse_args()
     runs = int(os.environ.get("BENCH_RUNS", "5"))
-    target_runs = max(runs, int(os.environ.get("BENCH_TARGET_RUNS", "21")))
+    target_runs = max(runs, int(os.environ.get("BENCH_TARGET_RUNS", "48")))
     names = [w for w, _ in workloads("")]
     if os.environ.get("BENCH_ONLY"):
         names = os.environ["BENCH_ONLY"].split(",")
@@ -725,8 +742,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="dp-bench-")
     try:
         runner = Runner(a.build, tmp, int(os.environ.get("BENCH_TIMEOUT", "120")))
-        log("bench: %d runs per configuration (%s: %d rounds, heaptrack in %d of them), configurations: %s" % (
-            runs, ", ".join(TARGET_WORKLOADS), target_runs, runs, ", ".join(configs)))
+        log("bench: %d runs per configuration (%s: %d rounds of %s, the others in one round of "
+            "every %d, heaptrack in %d of them), configurations: %s" % (
+                runs, ", ".join(TARGET_WORKLOADS), target_runs, ", ".join(PAIRED),
+                sparse_every(target_runs, runs), runs, ", ".join(configs)))
         if hasattr(runner, "lib_sha"):
             log("libdrainprof.so sha256 %s (HEAD %s)" % (runner.lib_sha, subprocess.run(
                 ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], stdout=subprocess.PIPE,
