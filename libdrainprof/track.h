@@ -91,24 +91,22 @@ static inline __attribute__((always_inline)) void *dp_track_alloc_as(void *p, in
     if (DP_UNLIKELY(word & DP_IS_MMAPPED))
         return dp_track_alloc_slow(p, 0, 0);
     size_t charge = by_request ? DP_MALLOC_CHARGE(n) : dp_sites_charge_of_word(word);
-    int64_t left = dp_hot.sample_left -= (int64_t)charge;
-    int carve = 0;
+    /* The countdown is positive only while the thread's TLS block is
+     * registered with its record (readers sum it through the record): the
+     * slow path registers it, thread exit unregisters it and clears the
+     * countdown. */
+    if (DP_UNLIKELY(!dp_charge(&dp_hot.sample_left, (int64_t)charge)))
+        return dp_track_alloc_slow(p, charge, 1);
     if (word & DP_NON_MAIN_ARENA) {
         if (DP_UNLIKELY(learn && n > DP_TCACHE_MAX_REQUEST && !dp_hot.tail_max))
             dp_track_learn_tail(p);
     } else {
         uintptr_t end = (uintptr_t)p - 2 * sizeof(size_t) + (word & ~(size_t)DP_SIZE_BITS);
-        carve = end == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED);
+        if (DP_UNLIKELY(end == __atomic_load_n(dp_track_main_top, __ATOMIC_RELAXED)))
+            return dp_track_alloc_slow(p, charge, 1);
     }
-    /* The countdown is positive only while the thread's TLS block is
-     * registered with its record (readers sum it through the record): the
-     * slow path registers it, thread exit unregisters it and clears the
-     * countdown. */
-    if (DP_LIKELY(left > 0 && !carve)) {
-        dp_count_one(&dp_hot.allocs);
-        return p;
-    }
-    return dp_track_alloc_slow(p, charge, 1);
+    dp_count_one(&dp_hot.allocs);
+    return p;
 }
 
 static inline void *dp_track_alloc(void *p)
