@@ -111,14 +111,17 @@ int dp_shim_ready(void)
 
 /* How calls go: 0 until the real functions are resolved (and while a fork
  * child waits to start its sampler); 1 forward, tracking (if at all)
- * through the slow path; 2 glibc's arenas, the inline fast path. */
+ * through the slow path; 2 glibc's arenas, the inline fast path; 3 the
+ * same while the walk's gate is up, when malloc_full and realloc_full
+ * leave their calls to the cold paths, which pass the gate (heapwalk.h):
+ * the only gate test the full paths need is the one they make anyway. */
 static int hot;
 /* Every bit set: whenever hot is not 2, fast_filter points here and every
  * free takes the cold path, with no test of its own on the fast one. Read
  * only, so it costs file pages only where frees look. */
 static const uint64_t all_maybe[DP_FILTER_WORDS] = {[0 ... DP_FILTER_WORDS - 1] = ~(uint64_t)0};
-/* dp_filter_bits while hot is 2 and the gate is down, else all_maybe:
- * free's one test of all three. */
+/* dp_filter_bits while hot is 2 (so the gate is down), else all_maybe:
+ * free's one test of both. */
 static const uint64_t *fast_filter = all_maybe;
 static int gated; /* dp_shim_gate's */
 
@@ -133,7 +136,7 @@ void dp_shim_rearm(void)
     }
     int open = h == 2 && !__atomic_load_n(&gated, __ATOMIC_RELAXED);
     __atomic_store_n(&fast_filter, open ? dp_filter_bits : all_maybe, __ATOMIC_RELEASE);
-    __atomic_store_n(&hot, h, __ATOMIC_RELEASE);
+    __atomic_store_n(&hot, h == 2 && !open ? 3 : h, __ATOMIC_RELEASE);
 }
 
 /* Up: every call that may take an arena lock passes the gate (heapwalk.h):
@@ -173,7 +176,7 @@ static inline void *tracked(void *p)
 {
     if (DP_UNLIKELY(!p))
         return p;
-    return DP_LIKELY(HOT() == 2) ? dp_track_alloc(p) : dp_track_alloc_slow(p, 0, 0);
+    return DP_LIKELY(HOT() >= 2) ? dp_track_alloc(p) : dp_track_alloc_slow(p, 0, 0);
 }
 
 static __attribute__((noinline)) void *malloc_cold(size_t n)
@@ -185,12 +188,12 @@ static __attribute__((noinline)) void *malloc_cold(size_t n)
 }
 
 /* Everything the tail path (track.h) leaves: the first calls, due calls,
- * large requests, and threads of the main arena. */
+ * large requests, and threads of the main arena. With the gate up (hot 3)
+ * malloc_cold passes it. */
 static __attribute__((noinline)) void *malloc_full(size_t n)
 {
     if (DP_UNLIKELY(HOT() != 2))
         return malloc_cold(n);
-    dp_walk_pass();
     void *p = dp_real.malloc(n);
     if (DP_UNLIKELY(!p))
         return p;
@@ -218,7 +221,7 @@ static __attribute__((noinline)) void free_cold(void *p)
     if (!p || in_pool(p))
         return;
     dp_walk_pass_chunk(p);
-    if (DP_LIKELY(HOT() == 2) && dp_track_free_quick(p, dp_filter_bits)) {
+    if (DP_LIKELY(HOT() >= 2) && dp_track_free_quick(p, dp_filter_bits)) {
         dp_real.free(p);
         return;
     }
@@ -282,12 +285,12 @@ static __attribute__((noinline)) void *realloc_cold(void *old, size_t n)
 /* An untracked chunk, whose free side needs nothing (frees are derived,
  * an untracked mmapped chunk was never counted), so a failed call has
  * nothing to undo. Pool blocks fail the filter test and take the cold
- * path. */
+ * path, as every block does while the gate is up (fast_filter), and
+ * realloc_cold passes it. */
 static __attribute__((noinline)) void *realloc_full(void *old, size_t n)
 {
     if (DP_UNLIKELY(!old) || DP_UNLIKELY(!dp_track_free_quick(old, __atomic_load_n(&fast_filter, __ATOMIC_RELAXED))))
         return realloc_cold(old, n);
-    dp_walk_pass_chunk(old);
     void *p = dp_real.realloc(old, n);
     if (DP_UNLIKELY(!p))
         return p;
