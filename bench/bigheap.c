@@ -25,6 +25,13 @@
  * around it. When it spent most of the call off its CPU,
  *   slept      it blocked (a lock the snapshot holds, the kernel's mmap lock);
  *   preempted  the scheduler ran another thread on its CPU;
+ *   displaced  preempted once, on the CPU it ran on, while the snapshot
+ *              call it overlapped ran on another CPU from start to end
+ *              with no context switch: the thread that took its CPU was
+ *              not the snapshot's, and with DRAINPROF_INTERVAL=0 (as
+ *              make bench runs it) the library has no thread of its own
+ *              (on this VM: the guest agent's vsock kworkers and runtime;
+ *              docs/performance.md);
  * else, or off its CPU with no context switch,
  *   ran        the call ran on, or the host stopped the virtual CPU (time
  *              the guest counts as the thread's, or as steal: both are
@@ -41,6 +48,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,11 +67,23 @@ static const double bounds_us[] = {1, 10, 100, 1000};
 #define NBUCKETS 5
 /* Calls at least this long get a cause. */
 #define SLOW_US 100.0
-enum { SLEPT, PREEMPTED, RAN, NCAUSES };
+enum { SLEPT, PREEMPTED, RAN, DISPLACED, NCAUSES };
+/* Preempted calls that overlapped a snapshot, kept until the main thread
+ * knows where each snapshot ran. */
+#define MAX_HELD 256
 
 static _Atomic int phase;
 /* Odd while the main thread is inside drainprof_snapshot(). */
 static _Atomic unsigned snap_seq;
+/* Per snapshot, the CPU its call ran on from start to end without a
+ * context switch, else -1. */
+static int snap_cpu[1000];
+
+struct held {
+    double us;
+    unsigned snap;
+    int cpu;
+};
 
 struct worker {
     pthread_t tid;
@@ -73,6 +93,8 @@ struct worker {
     uint64_t calls[NSLOTS];
     double cause_max_us[NSLOTS][NCAUSES];
     uint64_t cause_ge1ms[NSLOTS][NCAUSES];
+    struct held held[MAX_HELD];
+    int nheld;
 };
 
 static double now_us(void)
@@ -87,6 +109,7 @@ static double now_us(void)
 struct base {
     long vol, invol;
     double cpu_us, wall_us;
+    int cpu; /* the CPU it ran on */
 };
 
 /* CPU time from the thread's CPU clock, not getrusage: the kernel adds a
@@ -102,6 +125,15 @@ static void read_base(struct base *b)
     b->invol = ru.ru_nivcsw;
     b->cpu_us = ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
     b->wall_us = now_us();
+    b->cpu = sched_getcpu();
+}
+
+/* The thread's context switches so far. */
+static long switches(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_nvcsw + ru.ru_nivcsw;
 }
 
 static uint64_t next_rand(uint64_t *s)
@@ -176,7 +208,12 @@ static void *work(void *arg)
                     continue;
                 int cause = 2 * off < us[k] ? RAN : b1.vol > b0.vol ? SLEPT : b1.invol > b0.invol ? PREEMPTED : RAN;
                 record_cause(w, ph, cause, us[k]);
-                if (during)
+                /* Preempted once and back on the same CPU: where the
+                 * snapshot ran decides whether it could have been it. */
+                if (during && cause == PREEMPTED && b1.invol == b0.invol + 1 && b1.cpu == b0.cpu &&
+                    b0.cpu >= 0 && w->nheld < MAX_HELD)
+                    w->held[w->nheld++] = (struct held){us[k], q0 / 2, b0.cpu};
+                else if (during)
                     record_cause(w, DURING, cause, us[k]);
             }
             b0 = b1;
@@ -284,11 +321,14 @@ int main(int argc, char **argv)
     for (int k = 0; k < snaps; k++) {
         if (k)
             sleep_ms(100);
+        int cpu0 = sched_getcpu();
+        long sw0 = switches();
         atomic_fetch_add(&snap_seq, 1);
         double t0 = now_us();
         DRAINPROF_SNAPSHOT("bench");
         snap_ms[k] = (now_us() - t0) / 1000;
         atomic_fetch_add(&snap_seq, 1);
+        snap_cpu[k] = cpu0 >= 0 && sched_getcpu() == cpu0 && switches() == sw0 ? cpu0 : -1;
     }
     sleep_ms(50); /* a stall that began inside the last call still counts */
     double window_ms = (now_us() - s0) / 1000;
@@ -296,8 +336,14 @@ int main(int argc, char **argv)
     sleep_ms(window_ms);
     atomic_store(&phase, PH_STOP);
 
-    for (int i = 0; i < workers; i++)
+    for (int i = 0; i < workers; i++) {
         pthread_join(w[i].tid, NULL);
+        for (int j = 0; j < w[i].nheld; j++) {
+            const struct held *h = &w[i].held[j];
+            int other = h->snap < (unsigned)snaps && snap_cpu[h->snap] >= 0 && snap_cpu[h->snap] != h->cpu;
+            record_cause(&w[i], DURING, other ? DISPLACED : PREEMPTED, h->us);
+        }
+    }
 
     printf("heap_mib=%ld chunks=%zu freed=%zu build_ms=%.1f workers=%d arena=%s\n", mib, count, freed,
            build_ms, workers, shared ? "shared" : "own");
@@ -331,7 +377,7 @@ int main(int argc, char **argv)
                (unsigned long long)hist[0], (unsigned long long)hist[1],
                (unsigned long long)hist[2], (unsigned long long)hist[3],
                (unsigned long long)hist[4]);
-        static const char *causes[NCAUSES] = {"slept", "preempted", "ran"};
+        static const char *causes[NCAUSES] = {"slept", "preempted", "ran", "displaced"};
         for (int c = 0; c < NCAUSES; c++) {
             double cmx = 0;
             uint64_t ge = 0;
