@@ -2,8 +2,9 @@
  * thread takes snapshots of a main-arena heap of 64 MiB in 64 Ki chunks
  * (many holds of the arena's lock a walk). With no free and no realloc in
  * the snapshot, the report's gate.waits count only malloc's calls that
- * waited at the walk's gate. Prints the number of mallocs it made and
- * "ok"; the figures are the library's, the test judges them. */
+ * waited at the walk's gate. Prints "ok" on stdout (the same with and
+ * without the library) and the number of mallocs it made on stderr; the
+ * gate's figures are the library's, the test judges them. */
 #include <drainprof.h>
 #include <malloc.h>
 #include <pthread.h>
